@@ -1,5 +1,39 @@
+export type { Backend, Session, SessionOptions } from './backend.js';
+export {
+  bfloat16ToFloat32Array,
+  float16BitsToFloat32,
+  float16ToFloat32Array,
+  float32ToBfloat16Array,
+  float32ToBfloat16Bits,
+  float32ToFloat16Array,
+  float32ToFloat16Bits,
+} from './float16.js';
+export type { AttributeValue, Dim, Value } from './onnx/graph-builder.js';
+export { DEFAULT_OPSET, floatAttr, floatsAttr, GraphBuilder } from './onnx/graph-builder.js';
+export type {
+  LoadWeightsOptions,
+  ParseSafetensorsOptions,
+  ReadFolderFile,
+  SafetensorsDType,
+  SafetensorsEntry,
+  SafetensorsErrorCode,
+  SafetensorsFile,
+  SafetensorsIndex,
+  SafetensorsInput,
+  ToTensorOptions,
+} from './safetensors.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensorsWeights,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  parseSafetensorsIndex,
+  SAFETENSORS_INDEX_FILE,
+  SAFETENSORS_SINGLE_FILE,
+  SafetensorsError,
+  safetensorsEntryToTensor,
+  tensorToFloat32,
+} from './safetensors.js';
 export type { DType, Tensor, TensorData } from './tensor.js';
 export { elementCount, float32, int32, int64, tensorOf } from './tensor.js';
-export type { Backend, Session, SessionOptions } from './backend.js';
-export type { AttributeValue, Dim, Value } from './onnx/graph-builder.js';
-export { DEFAULT_OPSET, GraphBuilder, floatAttr, floatsAttr } from './onnx/graph-builder.js';

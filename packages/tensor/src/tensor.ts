@@ -24,7 +24,8 @@ export function elementCount(dims: readonly number[]): number {
 
 function checkedTensor<D extends DType>(dtype: D, dims: readonly number[], data: TensorData<D>): Tensor<D> {
   for (const d of dims) {
-    if (!Number.isInteger(d) || d < 0) throw new RangeError(`tensor dims must be non-negative integers, got [${dims.join(', ')}]`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new RangeError(`tensor dims must be non-negative integers, got [${dims.join(', ')}]`);
   }
   const n = elementCount(dims);
   if (data.length !== n) {
@@ -43,7 +44,10 @@ export function int32(dims: readonly number[], data?: Int32Array | readonly numb
   return checkedTensor('int32', dims, values);
 }
 
-export function int64(dims: readonly number[], data?: BigInt64Array | readonly (number | bigint)[]): Tensor<'int64'> {
+export function int64(
+  dims: readonly number[],
+  data?: BigInt64Array | readonly (number | bigint)[],
+): Tensor<'int64'> {
   const values = new BigInt64Array(elementCount(dims));
   if (data !== undefined) {
     if (data.length !== values.length) return checkedTensor('int64', dims, BigInt64Array.from(data, BigInt));

@@ -149,7 +149,9 @@ export class GraphBuilder {
   /** A constant tensor as an initializer, deduplicated by content for small constants. */
   constant(tensor: Tensor, hint = 'const'): Value {
     const small = tensor.data.length <= 16;
-    const key = small ? `${tensor.dtype}|${tensor.dims.join(',')}|${Array.from(tensor.data as ArrayLike<number | bigint>).join(',')}` : '';
+    const key = small
+      ? `${tensor.dtype}|${tensor.dims.join(',')}|${Array.from(tensor.data as ArrayLike<number | bigint>).join(',')}`
+      : '';
     if (small) {
       const hit = this.constantCache.get(key);
       if (hit) return hit;
@@ -166,14 +168,26 @@ export class GraphBuilder {
     let source = value.name;
     if (source !== name) {
       this.claimName(name);
-      this.nodes.push({ opType: 'Identity', inputs: [source], outputs: [name], name: `${name}_out`, attributes: {}, domain: '' });
+      this.nodes.push({
+        opType: 'Identity',
+        inputs: [source],
+        outputs: [name],
+        name: `${name}_out`,
+        attributes: {},
+        domain: '',
+      });
       source = name;
     }
     this.outputs.push({ name: source, dtype, dims });
   }
 
   /** Adds a node with a single output. An input of `null` is an omitted optional input. */
-  op(opType: string, inputs: readonly (Value | null)[], attributes: Record<string, AttributeValue> = {}, domain = ''): Value {
+  op(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attributes: Record<string, AttributeValue> = {},
+    domain = '',
+  ): Value {
     return this.opN(opType, inputs, 1, attributes, domain)[0];
   }
 

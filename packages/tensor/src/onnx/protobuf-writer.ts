@@ -87,7 +87,7 @@ export class ProtobufWriter {
   packedFloats(field: number, values: readonly number[]): this {
     const b = new Uint8Array(values.length * 4);
     const view = new DataView(b.buffer);
-    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
     return this.bytes(field, b);
   }
 
