@@ -1,4 +1,6 @@
 export type { Backend, Session, SessionOptions } from './backend.js';
+export type { BackendErrorCode } from './backend-kit.js';
+export { BackendError } from './backend-kit.js';
 export {
   bfloat16ToFloat32Array,
   float16BitsToFloat32,

@@ -1,0 +1,267 @@
+/**
+ * Shared plumbing for backends built on an onnxruntime JavaScript API (onnxruntime-node, onnxruntime-web): the
+ * error class, feed validation against the model's declared inputs, and a `Session` adapter. Structurally typed,
+ * so this package still has no runtime dependency; exported as `@densessm/tensor/backend-kit`.
+ */
+import type { Session } from './backend.js';
+import { type DType, elementCount, type Tensor } from './tensor.js';
+
+export type BackendErrorCode =
+  | 'INVALID_MODEL'
+  | 'INVALID_OPTION'
+  | 'EP_UNAVAILABLE'
+  | 'MISSING_FEED'
+  | 'UNKNOWN_FEED'
+  | 'BAD_FEED'
+  | 'UNKNOWN_OUTPUT'
+  | 'UNSUPPORTED_DTYPE'
+  | 'RUN_FAILED'
+  | 'SESSION_RELEASED';
+
+/** Every failure a backend reports. `session` is the session's name (SessionOptions.name) when known. */
+export class BackendError extends Error {
+  override readonly name = 'BackendError';
+  constructor(
+    readonly code: BackendErrorCode,
+    message: string,
+    readonly session?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What a backend knows about one declared graph input. `dims` entries: number = fixed, string = symbolic. */
+export interface InputSpec {
+  readonly name: string;
+  readonly dtype: string;
+  readonly dims?: readonly (number | string | undefined | null)[];
+}
+
+const DTYPES: ReadonlySet<string> = new Set<DType>(['float32', 'float16', 'int32', 'int64']);
+
+const ARRAY_FOR: Record<DType, new (n: number) => ArrayLike<unknown>> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+};
+
+function shapeText(dims: readonly unknown[] | undefined): string {
+  return dims ? `[${dims.map((d) => (d === undefined || d === null ? '?' : String(d))).join(', ')}]` : '[?]';
+}
+
+/**
+ * Checks feeds against the declared inputs: every input fed, no unknown names, dtypes equal, ranks equal, fixed
+ * dims equal, one size per symbolic dim name across all inputs, data length matching dims. Throws BackendError.
+ */
+export function validateFeeds(
+  specs: readonly InputSpec[],
+  feeds: Readonly<Record<string, Tensor>>,
+  sessionName: string,
+): void {
+  const symbols = new Map<string, { size: number; input: string }>();
+  for (const spec of specs) {
+    const t = feeds[spec.name];
+    const expected = `${spec.dtype} ${shapeText(spec.dims)}`;
+    if (t === undefined) {
+      throw new BackendError(
+        'MISSING_FEED',
+        `session '${sessionName}': input '${spec.name}' (${expected}) was not fed; pass it in the feeds`,
+        sessionName,
+      );
+    }
+    const bad = (what: string): never => {
+      throw new BackendError(
+        'BAD_FEED',
+        `session '${sessionName}': input '${spec.name}' expects ${expected}: ${what}`,
+        sessionName,
+      );
+    };
+    if (!DTYPES.has(t.dtype)) bad(`dtype ${String(t.dtype)} is not one of float32, float16, int32, int64`);
+    if (t.dtype !== spec.dtype) bad(`got ${t.dtype}`);
+    if (!(t.data instanceof ARRAY_FOR[t.dtype])) bad(`${t.dtype} data must be a ${ARRAY_FOR[t.dtype].name}`);
+    const n = elementCount(t.dims);
+    if (t.data.length !== n) bad(`dims ${shapeText(t.dims)} need ${n} elements, data has ${t.data.length}`);
+    if (spec.dims) {
+      if (spec.dims.length !== t.dims.length) bad(`got rank ${t.dims.length} ${shapeText(t.dims)}`);
+      spec.dims.forEach((d, i) => {
+        const got = t.dims[i];
+        if (typeof d === 'number' && d >= 0 && got !== d) bad(`dim ${i} is ${got}, must be ${d}`);
+        if (typeof d === 'string' && d.length > 0) {
+          const seen = symbols.get(d);
+          if (seen === undefined) symbols.set(d, { size: got, input: spec.name });
+          else if (seen.size !== got)
+            bad(`dim ${i} ('${d}') is ${got} but '${seen.input}' has ${d} = ${seen.size}`);
+        }
+      });
+    }
+  }
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(feeds)) {
+    if (!known.has(name)) {
+      throw new BackendError(
+        'UNKNOWN_FEED',
+        `session '${sessionName}': '${name}' is not an input of this graph (inputs: ${[...known].join(', ')})`,
+        sessionName,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A Session over an onnxruntime InferenceSession (node or web), structurally typed.
+
+/** The parts of an onnxruntime `Tensor` we use. */
+export interface OrtTensorLike {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+/** The parts of an onnxruntime `InferenceSession` we use. */
+export interface OrtSessionLike {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata?: readonly {
+    readonly name: string;
+    readonly isTensor: boolean;
+    readonly type?: string;
+    readonly shape?: readonly (number | string)[];
+  }[];
+  run(
+    feeds: Record<string, OrtTensorLike>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, OrtTensorLike>>;
+  release(): Promise<void>;
+}
+
+export type MakeOrtTensor = (dtype: DType, data: Tensor['data'], dims: readonly number[]) => OrtTensorLike;
+
+export interface OrtSessionAdapterOptions {
+  /** Session name for errors. */
+  name: string;
+  /** Wraps engine data as an onnxruntime tensor (no copy). */
+  makeTensor: MakeOrtTensor;
+  /** Run calls one at a time (onnxruntime-web requires it). */
+  serialize: boolean;
+  /** Check feeds before running (default true). */
+  validate?: boolean;
+}
+
+function toEngineTensor(t: OrtTensorLike, output: string, sessionName: string): Tensor {
+  const dims = [...t.dims];
+  const d = t.data;
+  switch (t.type) {
+    case 'float32':
+      if (d instanceof Float32Array) return { dtype: 'float32', dims, data: d };
+      break;
+    case 'float16': {
+      if (d instanceof Uint16Array) return { dtype: 'float16', dims, data: d };
+      // a runtime that hands back Float16Array: reinterpret its bits
+      const v = d as { buffer: ArrayBuffer; byteOffset: number; length: number; BYTES_PER_ELEMENT: number };
+      if (v && v.BYTES_PER_ELEMENT === 2)
+        return { dtype: 'float16', dims, data: new Uint16Array(v.buffer, v.byteOffset, v.length) };
+      break;
+    }
+    case 'int32':
+      if (d instanceof Int32Array) return { dtype: 'int32', dims, data: d };
+      break;
+    case 'int64':
+      if (d instanceof BigInt64Array) return { dtype: 'int64', dims, data: d };
+      break;
+  }
+  throw new BackendError(
+    'UNSUPPORTED_DTYPE',
+    `session '${sessionName}': output '${output}' is ${t.type}; engine tensors are float32/float16/int32/int64, so Cast it in the graph`,
+    sessionName,
+  );
+}
+
+/** Wraps an onnxruntime InferenceSession as an engine `Session`. */
+export class OrtSessionAdapter implements Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  private readonly specs: InputSpec[];
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+
+  constructor(
+    private readonly session: OrtSessionLike,
+    private readonly options: OrtSessionAdapterOptions,
+  ) {
+    this.inputNames = [...session.inputNames];
+    this.outputNames = [...session.outputNames];
+    const meta = new Map((session.inputMetadata ?? []).map((m) => [m.name, m]));
+    this.specs = this.inputNames.map((name) => {
+      const m = meta.get(name);
+      return m?.isTensor ? { name, dtype: m.type ?? '?', dims: m.shape } : { name, dtype: '?' };
+    });
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+    if (!this.options.serialize) return this.runNow(feeds, outputs);
+    const result = this.queue.then(() => this.runNow(feeds, outputs));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, Tensor>> {
+    const name = this.options.name;
+    if (this.released) {
+      throw new BackendError(
+        'SESSION_RELEASED',
+        `session '${name}' was released; create a new session to run it again`,
+        name,
+      );
+    }
+    if (this.options.validate !== false) {
+      validateFeeds(
+        this.specs.map((s) => (s.dtype === '?' ? { ...s, dtype: feeds[s.name]?.dtype ?? '?' } : s)),
+        feeds,
+        name,
+      );
+    }
+    const fetches = outputs ?? this.outputNames;
+    for (const o of fetches) {
+      if (!this.outputNames.includes(o)) {
+        throw new BackendError(
+          'UNKNOWN_OUTPUT',
+          `session '${name}': '${o}' is not an output of this graph (outputs: ${this.outputNames.join(', ')})`,
+          name,
+        );
+      }
+    }
+    const ortFeeds: Record<string, OrtTensorLike> = {};
+    for (const [k, t] of Object.entries(feeds))
+      ortFeeds[k] = this.options.makeTensor(t.dtype, t.data, t.dims);
+    let result: Record<string, OrtTensorLike>;
+    try {
+      result = await this.session.run(ortFeeds, fetches);
+    } catch (e) {
+      throw new BackendError(
+        'RUN_FAILED',
+        `session '${name}': run failed: ${(e as Error)?.message ?? String(e)}; check the feeds' shapes against the graph`,
+        name,
+        { cause: e },
+      );
+    }
+    const out: Record<string, Tensor> = {};
+    for (const o of fetches) out[o] = toEngineTensor(result[o], o, name);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.queue;
+    await this.session.release();
+  }
+}
