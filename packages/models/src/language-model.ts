@@ -58,13 +58,24 @@ export interface LanguageModel {
   readonly hiddenSize: number;
   newState(): SequenceState;
   /** Feeds whole prompts (chunkwise-parallel); returns the logits after each prompt's last token. */
-  prefill(items: readonly { state: SequenceState; tokens: Int32Array }[], options?: OutputOptions): Promise<ForwardOutput[]>;
+  prefill(
+    items: readonly { state: SequenceState; tokens: Int32Array }[],
+    options?: OutputOptions,
+  ): Promise<ForwardOutput[]>;
   /** Feeds one token per sequence. */
-  step(items: readonly { state: SequenceState; token: number }[], options?: OutputOptions): Promise<ForwardOutput[]>;
+  step(
+    items: readonly { state: SequenceState; token: number }[],
+    options?: OutputOptions,
+  ): Promise<ForwardOutput[]>;
   /** Scores every node of every tree in one pass without changing the states. */
-  verify(items: readonly { state: SequenceState; tree: TokenTree }[], options?: OutputOptions): Promise<VerifyOutput[]>;
+  verify(
+    items: readonly { state: SequenceState; tree: TokenTree }[],
+    options?: OutputOptions,
+  ): Promise<VerifyOutput[]>;
   /** Folds each accepted root-to-node path (node indices, root first) of a verified tree into its state. */
-  commit(items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[]): Promise<void>;
+  commit(
+    items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
+  ): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -1,0 +1,66 @@
+import { ModelError } from './errors.js';
+
+/** `config.json` as parsed JSON. */
+export type RawConfig = Readonly<Record<string, unknown>>;
+
+/** Fields every architecture's parsed config carries. */
+export interface BaseModelConfig {
+  readonly modelType: string;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  /** lm_head shares the embedding matrix (also implied when `lm_head.weight` is absent). */
+  readonly tieWordEmbeddings: boolean;
+}
+
+interface NumberRule {
+  min?: number;
+  default?: number;
+}
+
+/** Reads typed keys of a config, naming the file and key in every error. */
+export class ConfigReader {
+  constructor(
+    readonly raw: RawConfig,
+    readonly file: string,
+  ) {}
+
+  private fail(key: string, expected: string, value: unknown): never {
+    throw new ModelError(
+      'INVALID_CONFIG',
+      `${this.file}: key '${key}' must be ${expected}, got ${JSON.stringify(value)}; fix config.json`,
+    );
+  }
+
+  has(key: string): boolean {
+    return this.raw[key] !== undefined && this.raw[key] !== null;
+  }
+
+  int(key: string, rule: NumberRule = {}): number {
+    const value = this.has(key) ? this.raw[key] : rule.default;
+    if (value === undefined) this.fail(key, 'an integer (required)', this.raw[key]);
+    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(key, 'an integer', value);
+    if (rule.min !== undefined && value < rule.min) this.fail(key, `an integer >= ${rule.min}`, value);
+    return value;
+  }
+
+  number(key: string, rule: NumberRule = {}): number {
+    const value = this.has(key) ? this.raw[key] : rule.default;
+    if (value === undefined) this.fail(key, 'a number (required)', this.raw[key]);
+    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(key, 'a finite number', value);
+    if (rule.min !== undefined && value < rule.min) this.fail(key, `a number >= ${rule.min}`, value);
+    return value;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    if (!this.has(key)) return fallback;
+    const value = this.raw[key];
+    if (typeof value !== 'boolean') this.fail(key, 'true or false', value);
+    return value;
+  }
+
+  /** Fails with `${file}: ${requirement}` unless `ok` (for constraints between keys). */
+  check(ok: boolean, requirement: string): void {
+    if (!ok) throw new ModelError('INVALID_CONFIG', `${this.file}: ${requirement}; fix config.json`);
+  }
+}
