@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { parseConfig, usage } from './config.js';
+import { ConfigError } from './errors.js';
+import { startServer } from './server.js';
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseConfig>;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`densessm-server: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  const server = await startServer(parsed.config);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`densessm-server: second ${signal}, exiting now\n`);
+      process.exit(130);
+    }
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  server.ready.catch(() => {
+    // Keep serving 503 on /health so an orchestrator sees the failure; the log says why.
+  });
+}
+
+void main();
