@@ -1,1 +1,426 @@
-export {};
+/**
+ * The backend conformance suite: call `defineBackendConformance(label, makeBackend)` from a vitest test file and
+ * every op the models use, every dtype, symbolic dims and the error paths are checked against plain TypeScript.
+ */
+import {
+  type Backend,
+  BackendError,
+  type DType,
+  float32,
+  GraphBuilder,
+  int32,
+  int64,
+  type Session,
+  type Tensor,
+  type Value,
+} from '@densessm/tensor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CaseInput, coveredOps, type OpCase, opCases } from './cases.js';
+import { arr, matmul, randomArr, toTensor } from './reference.js';
+
+export { type CaseInput, coveredOps, type OpCase, opCases } from './cases.js';
+export * as reference from './reference.js';
+
+export interface ConformanceOptions {
+  /**
+   * Op cases (by name) this backend is known to fail, with the reason. The suite asserts they still fail, so the
+   * list cannot go stale silently; an empty list is the goal.
+   */
+  knownFailures?: Readonly<Record<string, string>>;
+}
+
+/** Builds a graph from an op case: inputs in order, outputs y0..yn with symbolic dims. */
+export function buildCase(c: OpCase): {
+  bytes: Uint8Array;
+  feeds: Record<string, Tensor>;
+  builder: GraphBuilder;
+} {
+  const g = new GraphBuilder(c.name.replace(/[^A-Za-z0-9]+/g, '_'));
+  const feeds: Record<string, Tensor> = {};
+  const values: Value[] = c.inputs.map((input: CaseInput, i) => {
+    if (input.constant) return g.initializer(`c${i}`, input.tensor);
+    feeds[`x${i}`] = input.tensor;
+    return g.input(`x${i}`, input.tensor.dtype, input.declared ?? input.tensor.dims);
+  });
+  const result = c.build(g, values);
+  const outs = Array.isArray(result) ? (result as Value[]) : [result as Value];
+  if (outs.length !== c.expected.length)
+    throw new Error(`case ${c.name}: ${outs.length} outputs, ${c.expected.length} expected`);
+  outs.forEach((v, i) => {
+    const e = c.expected[i];
+    g.output(
+      v,
+      `y${i}`,
+      e.dtype,
+      e.dims.map((_, d) => `y${i}_d${d}`),
+    );
+  });
+  return { bytes: g.toBytes(), feeds, builder: g };
+}
+
+function asNumbers(t: Tensor): number[] {
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
+
+/** Asserts `actual` equals `expected`: dtype, dims, and values (floats within atol + rtol * |expected|). */
+export function expectTensorClose(actual: Tensor, expected: Tensor, tol = 1e-5, label = ''): void {
+  expect(actual.dtype, `${label} dtype`).toBe(expected.dtype);
+  expect([...actual.dims], `${label} dims`).toEqual([...expected.dims]);
+  if (expected.dtype === 'int32' || expected.dtype === 'int64' || expected.dtype === 'float16') {
+    // integers exactly; float16 compared as values below only when bits differ
+    if (expected.dtype !== 'float16') {
+      expect(asNumbers(actual), `${label} values`).toEqual(asNumbers(expected));
+      return;
+    }
+  }
+  const a = expected.dtype === 'float16' ? halfValues(actual) : asNumbers(actual);
+  const e = expected.dtype === 'float16' ? halfValues(expected) : asNumbers(expected);
+  let worst = 0;
+  let worstAt = -1;
+  for (let i = 0; i < e.length; i++) {
+    const diff = Math.abs(a[i] - e[i]);
+    const allowed = tol + tol * Math.abs(e[i]);
+    const bad = Number.isNaN(a[i]) !== Number.isNaN(e[i]) || diff > allowed;
+    if (bad && (worstAt < 0 || diff > worst)) {
+      worst = diff;
+      worstAt = i;
+    }
+  }
+  if (worstAt >= 0) {
+    throw new Error(
+      `${label}: element ${worstAt} is ${a[worstAt]}, expected ${e[worstAt]} (|diff| ${worst} > tol ${tol})`,
+    );
+  }
+}
+
+function halfValues(t: Tensor): number[] {
+  const bits = t.data as Uint16Array;
+  return Array.from(bits, (h) => {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) return s * m * 2 ** -24;
+    if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
+    return s * (1 + m / 1024) * 2 ** (e - 15);
+  });
+}
+
+async function runCase(backend: Backend, c: OpCase): Promise<void> {
+  const { bytes, feeds } = buildCase(c);
+  const session = await backend.createSession(bytes, { name: c.name });
+  try {
+    const result = await session.run(feeds);
+    c.expected.forEach((e, i) => expectTensorClose(result[`y${i}`], e, c.tol ?? 1e-5, `${c.name} y${i}`));
+  } finally {
+    await session.release();
+  }
+}
+
+async function expectBackendError(
+  p: Promise<unknown>,
+  code: string,
+  ...fragments: string[]
+): Promise<BackendError> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, `expected BackendError ${code}`).toBeInstanceOf(BackendError);
+  const err = caught as BackendError;
+  expect(err.code).toBe(code);
+  for (const f of fragments) expect(err.message).toContain(f);
+  return err;
+}
+
+/** The float16 / dtype matrix: every engine dtype goes in and comes out, and float16 math works where models use it. */
+function dtypeCases(): OpCase[] {
+  const cases: OpCase[] = [];
+  const x = arr([2, 3], [1, -2, 3, 0.5, 1024, -7]);
+  const dtypes: DType[] = ['float32', 'float16', 'int32', 'int64'];
+  for (const dt of dtypes) {
+    cases.push({
+      name: `dtype ${dt} in and out (Add with itself, Identity)`,
+      ops: ['Add'],
+      inputs: [{ tensor: toTensor(x, dt) }],
+      build: (g, [v]) => [g.op('Add', [v, v]), v],
+      expected: [
+        toTensor(
+          arr(
+            [2, 3],
+            x.data.map((v) => 2 * (dt.startsWith('int') ? Math.trunc(v) : v)),
+          ),
+          dt,
+        ),
+        toTensor(x, dt),
+      ],
+    });
+  }
+  const a = randomArr([3, 8], 7);
+  const b = randomArr([8, 4], 8);
+  const q = (t: number[]) => t.map((v) => halfOf(v));
+  const a16 = arr([3, 8], q(a.data));
+  const b16 = arr([8, 4], q(b.data));
+  cases.push({
+    name: 'float16 MatMul',
+    ops: ['MatMul'],
+    inputs: [{ tensor: toTensor(a16, 'float16') }, { tensor: toTensor(b16, 'float16') }],
+    build: (g, [p, r]) => g.op('MatMul', [p, r]),
+    expected: [toTensor(matmul(a16, b16), 'float16')],
+    tol: 4e-3,
+  });
+  cases.push({
+    name: 'float16 Mul, Sigmoid, ReduceSum',
+    ops: ['Mul', 'Sigmoid', 'ReduceSum'],
+    inputs: [{ tensor: toTensor(a16, 'float16') }],
+    build: (g, [p]) => [
+      g.op('Mul', [p, p]),
+      g.op('Sigmoid', [p]),
+      g.op('ReduceSum', [p, g.constant(int64([1], [1]))], { keepdims: 0 }),
+    ],
+    expected: [
+      toTensor(
+        arr(
+          [3, 8],
+          a16.data.map((v) => v * v),
+        ),
+        'float16',
+      ),
+      toTensor(
+        arr(
+          [3, 8],
+          a16.data.map((v) => 1 / (1 + Math.exp(-v))),
+        ),
+        'float16',
+      ),
+      toTensor(
+        arr(
+          [3],
+          [0, 1, 2].map((r) => a16.data.slice(r * 8, r * 8 + 8).reduce((s, v) => s + v, 0)),
+        ),
+        'float16',
+      ),
+    ],
+    tol: 4e-3,
+  });
+  return cases;
+}
+
+function halfOf(v: number): number {
+  const t = toTensor(arr([], [v]), 'float16');
+  const h = (t.data as Uint16Array)[0];
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/**
+ * Registers the whole suite under `describe(label)`. `makeBackend` is called once; sessions are released after
+ * each case.
+ */
+export function defineBackendConformance(
+  label: string,
+  makeBackend: () => Backend | Promise<Backend>,
+  options: ConformanceOptions = {},
+): void {
+  const known = options.knownFailures ?? {};
+  describe(`backend conformance: ${label}`, () => {
+    let backend: Backend;
+    beforeAll(async () => {
+      backend = await makeBackend();
+    });
+
+    describe('ops', () => {
+      for (const c of opCases()) {
+        const reason = known[c.name];
+        if (reason) {
+          it(`${c.name} (known failure: ${reason})`, async () => {
+            await expect(runCase(backend, c)).rejects.toThrow();
+          });
+        } else {
+          it(c.name, () => runCase(backend, c));
+        }
+      }
+    });
+
+    describe('dtypes', () => {
+      for (const c of dtypeCases()) {
+        const reason = known[c.name];
+        if (reason) {
+          it(`${c.name} (known failure: ${reason})`, async () => {
+            await expect(runCase(backend, c)).rejects.toThrow();
+          });
+        } else {
+          it(c.name, () => runCase(backend, c));
+        }
+      }
+    });
+
+    describe('symbolic dims', () => {
+      let session: Session;
+      const w = randomArr([8, 6], 99);
+      beforeAll(async () => {
+        const g = new GraphBuilder('symbolic');
+        const x = g.input('x', 'float32', ['batch', 'seq', 8]);
+        const ids = g.input('ids', 'int64', ['batch', 'seq']);
+        const y = g.op('MatMul', [x, g.initializer('w', toTensor(w))]);
+        const idf = g.op('Unsqueeze', [g.op('Cast', [ids], { to: 1 }), g.constant(int64([1], [-1]))]);
+        g.output(g.op('Add', [y, idf]), 'y', 'float32', ['batch', 'seq', 6]);
+        g.output(g.op('Shape', [x]), 'shape', 'int64', [3]);
+        session = await backend.createSession(g.toBytes(), { name: 'symbolic' });
+      });
+      afterAll(async () => {
+        await session?.release();
+      });
+
+      it('reports input and output names', () => {
+        expect([...session.inputNames]).toEqual(['x', 'ids']);
+        expect([...session.outputNames].sort()).toEqual(['shape', 'y']);
+      });
+
+      for (const [batch, seq] of [
+        [1, 1],
+        [2, 5],
+        [3, 7],
+        [1, 33],
+      ]) {
+        it(`one session runs batch ${batch} x seq ${seq}`, async () => {
+          const x = randomArr([batch, seq, 8], batch * 100 + seq);
+          const ids = Array.from({ length: batch * seq }, (_, i) => i % 5);
+          const r = await session.run({ x: toTensor(x), ids: int64([batch, seq], ids) });
+          const ref = matmul(x, w);
+          const expected = arr(
+            [batch, seq, 6],
+            ref.data.map((v, i) => v + ids[Math.floor(i / 6)]),
+          );
+          expectTensorClose(r.y, toTensor(expected), 1e-5, 'y');
+          expect(Array.from(r.shape.data as BigInt64Array)).toEqual([BigInt(batch), BigInt(seq), 8n]);
+        });
+      }
+
+      it('returns only the requested outputs', async () => {
+        const r = await session.run({ x: float32([1, 2, 8]), ids: int64([1, 2]) }, ['shape']);
+        expect(Object.keys(r)).toEqual(['shape']);
+      });
+
+      it('serves concurrent runs on one session with correct results', async () => {
+        const runs = Array.from({ length: 8 }, (_, k) => {
+          const x = randomArr([1, k + 1, 8], 500 + k);
+          return session.run({ x: toTensor(x), ids: int64([1, k + 1]) }).then((r) => {
+            expectTensorClose(r.y, toTensor(matmul(x, w)), 1e-5, `run ${k}`);
+          });
+        });
+        await Promise.all(runs);
+      });
+    });
+
+    describe('errors', () => {
+      let session: Session;
+      beforeAll(async () => {
+        const g = new GraphBuilder('errors');
+        const a = g.input('a', 'float32', ['n', 4]);
+        const b = g.input('b', 'int32', ['n']);
+        const shape = g.input('shape', 'int64', [2]);
+        g.output(g.op('Reshape', [a, shape]), 'reshaped', 'float32', ['r0', 'r1']);
+        g.output(g.op('Cast', [b], { to: 1 }), 'bf', 'float32', ['n']);
+        g.output(g.op('Greater', [b, g.constant(int32([], [0]))]), 'flag', 'bool', ['n']);
+        session = await backend.createSession(g.toBytes(), { name: 'errs' });
+      });
+      afterAll(async () => {
+        await session?.release();
+      });
+      const good = () => ({ a: float32([2, 4]), b: int32([2], [1, -1]), shape: int64([2], [4, 2]) });
+
+      it('runs with good feeds', async () => {
+        const r = await session.run(good(), ['reshaped', 'bf']);
+        expect(r.reshaped.dims).toEqual([4, 2]);
+        expect(Array.from(r.bf.data as Float32Array)).toEqual([1, -1]);
+      });
+
+      it('rejects invalid model bytes with INVALID_MODEL naming the session', async () => {
+        await expectBackendError(
+          backend.createSession(new Uint8Array([8, 1, 2, 3, 99]), { name: 'garbage' }),
+          'INVALID_MODEL',
+          "'garbage'",
+        );
+        const g = new GraphBuilder('unknown-op');
+        g.output(g.op('NoSuchOpXyz', [g.input('a', 'float32', [1])]), 'y', 'float32', [1]);
+        await expectBackendError(
+          backend.createSession(g.toBytes(), { name: 'badop' }),
+          'INVALID_MODEL',
+          "'badop'",
+        );
+      });
+
+      it('rejects a missing feed with MISSING_FEED', async () => {
+        const { a, b } = good();
+        const e = await expectBackendError(session.run({ a, b }), 'MISSING_FEED', "'errs'", "'shape'");
+        expect(e.session).toBe('errs');
+      });
+
+      it('rejects an unknown feed with UNKNOWN_FEED', async () => {
+        await expectBackendError(session.run({ ...good(), extra: float32([1]) }), 'UNKNOWN_FEED', "'extra'");
+      });
+
+      it('rejects a wrong dtype with BAD_FEED', async () => {
+        await expectBackendError(
+          session.run({ ...good(), b: float32([2]) }),
+          'BAD_FEED',
+          "'b'",
+          'int32',
+          'float32',
+        );
+      });
+
+      it('rejects a wrong rank or fixed dim with BAD_FEED', async () => {
+        await expectBackendError(session.run({ ...good(), a: float32([8]) }), 'BAD_FEED', "'a'", 'rank');
+        await expectBackendError(
+          session.run({ ...good(), a: float32([2, 5]) }),
+          'BAD_FEED',
+          "'a'",
+          'dim 1',
+          'must be 4',
+        );
+      });
+
+      it('rejects inconsistent symbolic dims with BAD_FEED', async () => {
+        await expectBackendError(session.run({ ...good(), b: int32([3]) }), 'BAD_FEED', "'n'");
+      });
+
+      it('rejects data that does not match dims with BAD_FEED', async () => {
+        const bad = { dtype: 'float32', dims: [2, 4], data: new Float32Array(7) } as Tensor;
+        await expectBackendError(session.run({ ...good(), a: bad }), 'BAD_FEED', '7');
+      });
+
+      it('reports a runtime failure as RUN_FAILED with the session name and the runtime message', async () => {
+        await expectBackendError(
+          session.run({ ...good(), shape: int64([2], [3, 3]) }),
+          'RUN_FAILED',
+          "'errs'",
+        );
+      });
+
+      it('rejects an unknown output name with UNKNOWN_OUTPUT', async () => {
+        await expectBackendError(session.run(good(), ['nope']), 'UNKNOWN_OUTPUT', "'nope'");
+      });
+
+      it('refuses a bool output with UNSUPPORTED_DTYPE (engine tensors have no bool)', async () => {
+        await expectBackendError(session.run(good(), ['flag']), 'UNSUPPORTED_DTYPE', "'flag'", 'Cast');
+      });
+
+      it('refuses to run a released session with SESSION_RELEASED', async () => {
+        const g = new GraphBuilder('tiny');
+        g.output(g.op('Neg', [g.input('a', 'float32', [1])]), 'y', 'float32', [1]);
+        const s = await backend.createSession(g.toBytes(), { name: 'gone' });
+        expect(Array.from((await s.run({ a: float32([1], [2]) })).y.data as Float32Array)).toEqual([-2]);
+        await s.release();
+        await expectBackendError(s.run({ a: float32([1], [2]) }), 'SESSION_RELEASED', "'gone'");
+      });
+    });
+  });
+}
+
+/** The ops the conformance suite vouches for (on every backend that passes it without known failures). */
+export const CONFORMANCE_OPS: readonly string[] = coveredOps();
