@@ -12,6 +12,13 @@ export {
 } from './float16.js';
 export type { AttributeValue, Dim, Value } from './onnx/graph-builder.js';
 export { DEFAULT_OPSET, floatAttr, floatsAttr, GraphBuilder } from './onnx/graph-builder.js';
+export {
+  assertPortable,
+  NonPortableGraphError,
+  nonPortableOps,
+  PORTABLE_OPS,
+  WEBGPU_LOWERINGS,
+} from './onnx/portable.js';
 export type {
   LoadWeightsOptions,
   ParseSafetensorsOptions,

@@ -110,7 +110,9 @@ async function runCase(backend: Backend, c: OpCase): Promise<void> {
   const session = await backend.createSession(bytes, { name: c.name });
   try {
     const result = await session.run(feeds);
-    c.expected.forEach((e, i) => expectTensorClose(result[`y${i}`], e, c.tol ?? 1e-5, `${c.name} y${i}`));
+    c.expected.forEach((e, i) => {
+      expectTensorClose(result[`y${i}`], e, c.tol ?? 1e-5, `${c.name} y${i}`);
+    });
   } finally {
     await session.release();
   }

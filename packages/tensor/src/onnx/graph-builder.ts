@@ -215,6 +215,21 @@ export class GraphBuilder {
     return this.nodes.length;
   }
 
+  /** The distinct op types in the graph so far; ops of another domain appear as `domain.OpType`. */
+  opTypes(): Set<string> {
+    return new Set(this.nodes.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)));
+  }
+
+  /** How many nodes of each op type the graph has (same naming as `opTypes`). */
+  opCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const n of this.nodes) {
+      const key = n.domain ? `${n.domain}.${n.opType}` : n.opType;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** Serialises to ONNX ModelProto bytes. */
   toBytes(): Uint8Array {
     const graph = new ProtobufWriter();
