@@ -1,0 +1,1 @@
+export { ToyLanguageModel, type ToyModelOptions } from './testing/toy-language-model.js';
