@@ -24,7 +24,7 @@ function reportError(error: unknown): number {
   // A half-written streamed line would glue the message onto the text; start a fresh line on a terminal.
   const lead = process.stdout.isTTY ? '\n' : '';
   if (described.code === 'INTERRUPTED') {
-    process.stderr.write(`${lead}${paint('yellow', 'densessm: interrupted')}\n`);
+    process.stderr.write(`${lead}${paint('yellow', `densessm: ${described.message}`)}\n`);
     return described.exitCode;
   }
   process.stderr.write(`${lead}${paint('red', 'densessm: error:')} ${described.message}\n`);

@@ -1,4 +1,76 @@
-import { UnavailableError } from '../errors.js';
-export async function runGenerate(_words: string[], _options: unknown): Promise<void> {
-  throw new UnavailableError('generate: pending');
+import { generate } from '@densessm/speculative';
+import { prepareDrafter } from '../drafters.js';
+import { InterruptedError } from '../errors.js';
+import { speculativeStats, toSequenceOptions } from '../generation.js';
+import { readPrompt } from '../input.js';
+import { onInterrupt } from '../interrupt.js';
+import { resolveModelFolder } from '../model-location.js';
+import {
+  checkSampling,
+  type DrafterChoice,
+  type ModelOptions,
+  type OutputOptions,
+  parseDrafter,
+  type SamplingOptions,
+} from '../options.js';
+import { formatStatsLine, GenerationClock, type GenerationStats } from '../report.js';
+import { loadTarget, openModelOnBackend } from '../runtime.js';
+import { createTerminal, writeOut } from '../terminal.js';
+import { loadTokenizer } from '../tokenizer.js';
+
+export interface GenerateCommandOptions extends ModelOptions, SamplingOptions, OutputOptions {
+  file?: string;
+  draft: string;
+}
+
+/** `densessm generate [prompt]`: stream a completion, then a line with the speed and acceptance numbers. */
+export async function runGenerate(words: readonly string[], options: GenerateCommandOptions): Promise<void> {
+  // Everything the user can get wrong is checked before the model is loaded.
+  const drafterChoice: DrafterChoice = parseDrafter(options.draft);
+  checkSampling(options);
+  const folder = resolveModelFolder(options.model);
+  const prompt = await readPrompt(words, options.file);
+  const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
+
+  const target = await loadTarget(folder, options, terminal);
+  const tokenizer = await loadTokenizer(folder);
+  const prepared = await prepareDrafter(drafterChoice, {
+    target: target.model,
+    modelFolder: folder,
+    loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
+    terminal,
+  });
+  const promptIds = tokenizer.encode(prompt);
+  const interrupt = onInterrupt();
+  const clock = new GenerationClock();
+  try {
+    const { sequences, done } = generate(target.model, [promptIds], {
+      ...toSequenceOptions(options, tokenizer),
+      drafter: prepared.drafter,
+      signal: interrupt.signal,
+    });
+    const stream = sequences[0];
+    for await (const token of stream) {
+      clock.tokenArrived();
+      if (!options.json && token.text !== '') await writeOut(token.text);
+    }
+    const result = await stream.result;
+    await done;
+    clock.end();
+    const stats: GenerationStats = speculativeStats(result, promptIds.length, clock, prepared.label);
+    if (options.json) {
+      await writeOut(
+        `${JSON.stringify({ model: folder, drafter: prepared.label, prompt, text: result.text, tokens: result.tokens, stats }, null, 2)}\n`,
+      );
+    } else {
+      if (!result.text.endsWith('\n')) await writeOut('\n');
+      terminal.info(formatStatsLine(stats, terminal.paintErr));
+    }
+    if (interrupt.interrupted)
+      throw new InterruptedError(`interrupted after ${stats.generatedTokens} tokens`);
+  } finally {
+    interrupt.release();
+    await prepared.dispose();
+    await target.model.dispose();
+  }
 }

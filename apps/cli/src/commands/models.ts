@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { listShippedModels, shippedModelsDir } from '../model-location.js';
-import { formatBytes, formatTable, painter, writeOut } from '../terminal.js';
+import { displayPath, formatBytes, formatTable, painter, writeOut } from '../terminal.js';
 
 export interface ModelsCommandOptions {
   json?: boolean;
@@ -28,7 +28,7 @@ export async function runModels(options: ModelsCommandOptions): Promise<void> {
     m.modelType,
     formatBytes(m.bytes),
     m.extras.length > 0 ? m.extras.join(', ') : '-',
-    relative(process.cwd(), m.folder) || '.',
+    displayPath(m.folder),
   ]);
   await writeOut(`${formatTable(['name', 'type', 'size', 'drafter assets', 'folder'], rows)}\n`);
   await writeOut(
