@@ -182,7 +182,7 @@ export class DenseRetNetModel implements LanguageModel {
     return results;
   }
 
-  step(
+  async step(
     items: readonly { state: SequenceState; token: number }[],
     options: OutputOptions = {},
   ): Promise<ForwardOutput[]> {
