@@ -18,7 +18,9 @@ describe('sampling', () => {
     const logits = [2, 1, 0, -1];
     const full = samplingDistribution(logits);
     const z = logits.reduce((s, l) => s + Math.exp(l), 0);
-    logits.forEach((l, i) => expect(full[i]).toBeCloseTo(Math.exp(l) / z, 12));
+    logits.forEach((l, i) => {
+      expect(full[i]).toBeCloseTo(Math.exp(l) / z, 12);
+    });
     const hot = samplingDistribution(logits, { temperature: 2 });
     expect(hot[0] / hot[1]).toBeCloseTo(Math.exp(0.5), 12);
     const top2 = samplingDistribution(logits, { topK: 2 });
@@ -36,7 +38,9 @@ describe('sampling', () => {
     const rng = createRng(1);
     const counts = [0, 0, 0, 0];
     for (let i = 0; i < 20_000; i++) counts[sampleToken(logits, {}, rng)]++;
-    counts.forEach((c, i) => expect(Math.abs(c / 20_000 - probs[i])).toBeLessThan(0.015));
+    counts.forEach((c, i) => {
+      expect(Math.abs(c / 20_000 - probs[i])).toBeLessThan(0.015);
+    });
     expect(sampleToken(logits, { temperature: 0 }, rng)).toBe(argmax(logits));
     expect(argmax([1, 3, 3])).toBe(1);
   });
