@@ -133,6 +133,8 @@ export class RetNetGraphWeights {
 
 export interface BuiltGraph {
   readonly bytes: Uint8Array;
+  /** Op types used (checked against PORTABLE_OPS in tests). */
+  readonly ops: ReadonlySet<string>;
   /** Weight feeds to add to every run (empty when weights are initializers). */
   readonly weightFeeds: Readonly<Record<string, Tensor>>;
 }
@@ -236,7 +238,7 @@ export function buildForwardGraph(
   } else {
     g.output(concat(g, kvOut, 1), 'kv_out', 'float32', ['batch', L, H, dv, dk]);
   }
-  return { bytes: g.toBytes(), weightFeeds: w.feeds };
+  return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: w.feeds };
 }
 
 /**
@@ -254,5 +256,5 @@ export function buildCommitGraph(config: DenseRetNetConfig): BuiltGraph {
   const foldDecay = g.input('fold_decay', 'float32', [H, 1, 1]);
   const folded = g.op('MatMul', [transpose(g, pathV, [0, 1, 3, 2]), g.op('Mul', [pathK, foldW])]);
   g.output(g.op('Add', [g.op('Mul', [kvIn, foldDecay]), folded]), 'kv_out', 'float32', [L, H, dv, dk]);
-  return { bytes: g.toBytes(), weightFeeds: {} };
+  return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: {} };
 }

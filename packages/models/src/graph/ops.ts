@@ -3,7 +3,7 @@ import { float32, type GraphBuilder, int64, type Tensor, type Value } from '@den
 /**
  * Graph helpers shared by every architecture. They use only ops every backend runs (ONNX opset 17:
  * MatMul, Mul, Add, Sub, Div, Pow, Sqrt, Exp, Log, Sigmoid, ReduceMean, ReduceSum, Reshape, Transpose, Split,
- * Concat, Gather, Unsqueeze, Where, Greater, Min, Identity).
+ * Concat, Gather, Unsqueeze, Where, Greater, Identity), all in @densessm/tensor's PORTABLE_OPS.
  */
 
 export function constF32(
@@ -27,12 +27,10 @@ export function silu(g: GraphBuilder, x: Value): Value {
   return g.op('Mul', [x, g.op('Sigmoid', [x])]);
 }
 
-/** softplus(x) = log(1 + exp(x)), and x itself for x > 20 as PyTorch does (SPEC.md). */
+/** softplus(x) = log(1 + exp(x)), and x itself for x > 20 as PyTorch does (SPEC.md); exp overflow is discarded. */
 export function softplus(g: GraphBuilder, x: Value): Value {
-  const threshold = scalarF32(g, 20);
-  const safe = g.op('Min', [x, threshold]);
-  const soft = g.op('Log', [g.op('Add', [scalarF32(g, 1), g.op('Exp', [safe])])]);
-  return g.op('Where', [g.op('Greater', [x, threshold]), x, soft]);
+  const soft = g.op('Log', [g.op('Add', [g.op('Exp', [x]), scalarF32(g, 1)])]);
+  return g.op('Where', [g.op('Greater', [x, scalarF32(g, 20)]), x, soft]);
 }
 
 /**
