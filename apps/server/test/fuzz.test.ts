@@ -243,7 +243,7 @@ function generateCases(count: number, random: () => number): Case[] {
 }
 
 async function send(baseUrl: string, c: Case): Promise<{ status: number; body: string }> {
-  let body: BodyInit | undefined = c.body;
+  let body = c.body as BodyInit | undefined;
   if (c.chunked && c.body !== undefined) {
     const bytes = typeof c.body === 'string' ? new TextEncoder().encode(c.body) : c.body;
     body = new ReadableStream({
