@@ -24,48 +24,32 @@ export interface PreparedDrafter {
   dispose(): Promise<void>;
 }
 
-type SpeculativeModule = Record<string, unknown>;
+const nothing = async () => {};
 
-/** A drafter class of `@densessm/speculative`, or an actionable error while that package does not export it yet. */
-function drafterClass<T>(module: SpeculativeModule, name: string, flag: string): new (options: T) => Drafter {
-  const found = module[name];
-  if (typeof found !== 'function') {
-    throw new UnavailableError(
-      `--draft ${flag} needs ${name} from @densessm/speculative, which this build does not have; use --draft lookup, recycling or none`,
-    );
-  }
-  return found as new (
-    options: T,
-  ) => Drafter;
-}
-
-/** Builds the drafter `--draft` asked for. Construction lives in `@densessm/speculative`; this only wires it. */
+/** The drafter `--draft` asked for. Every drafter is `@densessm/speculative`'s; this only wires it up. */
 export async function prepareDrafter(
   choice: DrafterChoice,
   context: DrafterContext,
 ): Promise<PreparedDrafter> {
-  const none = async () => {};
-  if (choice.kind === 'none') return { drafter: undefined, label: 'none', dispose: none };
-  const speculative = (await import('@densessm/speculative')) as unknown as SpeculativeModule;
+  if (choice.kind === 'none') return { drafter: undefined, label: 'none', dispose: nothing };
+  const speculative = await import('@densessm/speculative');
   switch (choice.kind) {
-    case 'lookup': {
-      const PromptLookup = drafterClass<object>(speculative, 'PromptLookupDrafter', 'lookup');
-      return { drafter: new PromptLookup({}), label: 'lookup', dispose: none };
-    }
-    case 'recycling': {
-      const TokenRecycling = drafterClass<{ vocabSize: number }>(
-        speculative,
-        'TokenRecyclingDrafter',
-        'recycling',
-      );
+    case 'lookup':
+      return { drafter: new speculative.PromptLookupDrafter(), label: 'lookup', dispose: nothing };
+    case 'recycling':
       return {
-        drafter: new TokenRecycling({ vocabSize: context.target.vocabSize }),
+        drafter: new speculative.TokenRecyclingDrafter({ vocabSize: context.target.vocabSize }),
         label: 'recycling',
-        dispose: none,
+        dispose: nothing,
+      };
+    case 'model': {
+      const model = await context.loadModel(choice.folder);
+      return {
+        drafter: new speculative.DraftModelDrafter({ model }),
+        label: 'draft-model',
+        dispose: () => model.dispose(),
       };
     }
-    case 'model':
-      return draftModel(speculative, choice.folder, `draft model ${choice.folder}`, context);
     case 'heads':
     case 'lookahead': {
       const assets = join(context.modelFolder, choice.kind);
@@ -75,27 +59,26 @@ export async function prepareDrafter(
         );
       }
       throw new UnavailableError(
-        `--draft ${choice.kind}: loading ${assets} needs a loader from @densessm/speculative that this build does not have`,
+        `--draft ${choice.kind}: this build of @densessm/speculative cannot load ${assets} yet; try --draft lookup`,
       );
     }
     case 'auto': {
+      // Copy-style drafters cost no model pass; a shipped draft model joins them when the folder has one.
+      const parts: Drafter[] = [
+        new speculative.PromptLookupDrafter(),
+        new speculative.TokenRecyclingDrafter({ vocabSize: context.target.vocabSize }),
+      ];
       const draftFolder = join(context.modelFolder, 'draft');
+      let draftModel: LanguageModel | undefined;
       if (existsSync(join(draftFolder, 'config.json'))) {
-        return draftModel(speculative, draftFolder, 'auto (draft model)', context);
+        draftModel = await context.loadModel(draftFolder);
+        parts.unshift(new speculative.DraftModelDrafter({ model: draftModel }));
       }
-      const PromptLookup = drafterClass<object>(speculative, 'PromptLookupDrafter', 'auto');
-      return { drafter: new PromptLookup({}), label: 'auto (lookup)', dispose: none };
+      return {
+        drafter: new speculative.CompositeDrafter(parts),
+        label: `auto (${parts.map((p) => p.name).join('+')})`,
+        dispose: async () => draftModel?.dispose(),
+      };
     }
   }
-}
-
-async function draftModel(
-  speculative: SpeculativeModule,
-  folder: string,
-  label: string,
-  context: DrafterContext,
-): Promise<PreparedDrafter> {
-  const DraftModel = drafterClass<{ model: LanguageModel }>(speculative, 'DraftModelDrafter', folder);
-  const model = await context.loadModel(folder);
-  return { drafter: new DraftModel({ model }), label, dispose: () => model.dispose() };
 }
