@@ -4,7 +4,7 @@ import { SpeculativeError } from './errors.js';
 
 /**
  * Several drafters, one tree: each proposes under the full budget, then the trees are merged best-first by
- * the drafters' node scores until the budget is spent. Identical deterministic nodes under the same parent
+ * the drafters' node priorities until the budget is spent. Identical deterministic nodes under the same parent
  * are shared (their subtrees merge); sampled nodes are never merged, and a node joins only after its earlier
  * siblings from the same drafter, so a without-replacement group keeps its draw order (the recursive verifier
  * relies on it). Acceptance is attributed to every drafter that proposed an accepted node.
@@ -73,8 +73,8 @@ export function mergeTrees(trees: readonly DraftTree[], budget: number): DraftTr
       for (let n = 0; n < tree.size; n++) {
         if (mapped[s][n] < 0) continue;
         const next = tree.children(n)[placedChildren[s][n]];
-        if (next !== undefined && tree.scores[next] > bestScore) {
-          bestScore = tree.scores[next];
+        if (next !== undefined && tree.priorities[next] > bestScore) {
+          bestScore = tree.priorities[next];
           bestSource = s;
           bestNode = next;
         }

@@ -169,26 +169,37 @@ export class DraftModelDrafter implements Drafter {
     return { q, candidates: gumbelTopK(q, this.branching, sampling.seed ?? 0, position, node), next: 0 };
   }
 
-  /** Adds the best candidates (by draft path probability) in draw order; returns the new nodes to score. */
+  /**
+   * Adds the best candidates in draw order; returns the new nodes to score. Greedy drafts rank by draft path
+   * probability. A sampled draw is ranked before it is looked at, by its parent's path probability times the
+   * q-mass its node has not drawn yet, so keeping a draw never depends on its own value (see DraftNodeOptions).
+   */
   private grow(w: Drafting): number[] {
     const added: number[] = [];
     const greedy = isGreedy(w.request.sampling);
+    const priorityOf = (node: number, e: Expansion): number => {
+      if (greedy) return w.tree.scores[node] * e.q[e.candidates[e.next]];
+      let drawn = 0;
+      for (let k = 0; k < e.next; k++) drawn += e.q[e.candidates[k]];
+      return w.tree.scores[node] * (1 - drawn);
+    };
     while (added.length < this.expansionWidth && w.tree.size - 1 < w.request.budget) {
       let best = -1;
-      let bestScore = 1 - this.stopThreshold;
+      let bestPriority = 1 - this.stopThreshold;
       w.expansions.forEach((e, node) => {
         if (!e || e.next >= e.candidates.length || w.tree.depths[node] >= this.maxDepth) return;
-        const score = w.tree.scores[node] * e.q[e.candidates[e.next]];
-        if (score >= bestScore) {
+        const priority = priorityOf(node, e);
+        if (priority >= bestPriority) {
           best = node;
-          bestScore = score;
+          bestPriority = priority;
         }
       });
       if (best < 0) break;
       const e = w.expansions[best]!;
       const token = e.candidates[e.next++];
       const proposal = greedy ? undefined : { distribution: e.q, withoutReplacement: true };
-      const child = w.tree.addChild(best, token, { score: bestScore, proposal });
+      const score = w.tree.scores[best] * e.q[token];
+      const child = w.tree.addChild(best, token, { score, priority: bestPriority, proposal });
       if (w.tree.depths[child] < this.maxDepth) added.push(child);
     }
     // A full tree needs no more scoring: its newest nodes will not be expanded.

@@ -13,8 +13,14 @@ export interface DraftProposal {
 }
 
 export interface DraftNodeOptions {
-  /** The drafter's estimate that the path to this node is accepted (orders merging and budget cuts). */
+  /** The drafter's estimate that the path to this node is accepted. */
   score?: number;
+  /**
+   * What orders merging and budget cuts (default: `score`). For a sampled node it must not depend on the
+   * node's own token: whether a draw is kept may depend on anything but that draw, or the kept draws are no
+   * longer distributed as q and the verifier's min(1, p/q) test is biased.
+   */
+  priority?: number;
   /** Set for sampled drafts; absent for deterministic drafts (verified by sample-and-compare). */
   proposal?: DraftProposal;
   /** Bit set of the drafters that proposed the node (for the composite's bookkeeping). */
@@ -32,6 +38,7 @@ export class DraftTree {
   readonly parents: number[] = [];
   readonly depths: number[] = [];
   readonly scores: number[] = [];
+  readonly priorities: number[] = [];
   readonly sources: number[] = [];
   readonly proposals: (DraftProposal | undefined)[] = [];
   readonly lookahead: (Float32Array | undefined)[] = [];
@@ -144,6 +151,7 @@ export class DraftTree {
     this.parents.push(parent);
     this.depths.push(parent < 0 ? 0 : this.depths[parent] + 1);
     this.scores.push(options.score ?? 0);
+    this.priorities.push(options.priority ?? options.score ?? 0);
     this.sources.push(options.sources ?? 0);
     this.proposals.push(options.proposal);
     this.lookahead.push(embedding);
