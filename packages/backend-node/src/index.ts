@@ -20,12 +20,24 @@ export interface NodeBackendOptions {
   executionProviders?: readonly string[];
   /** Graph optimisation level. Default 'all'. */
   graphOptimization?: SessionOptions['graphOptimization'];
-  /** Validate feeds (names, dtypes, shapes) before each run. Default true; costs microseconds. */
+  /** Validate feeds (names, dtypes, shapes) before each run. Default true; costs about a microsecond. */
   validateFeeds?: boolean;
+  /**
+   * When a requested non-CPU provider cannot start (e.g. CUDA libraries missing), fail with EP_UNAVAILABLE instead
+   * of falling back to CPU. Default false: fall back, and the session's `executionProviders` says ['cpu'].
+   */
+  strictExecutionProviders?: boolean;
+}
+
+/** A session of this backend; `executionProviders` tells what it actually runs on. */
+export interface NodeSession extends Session {
+  readonly name: string;
+  readonly executionProviders: readonly string[];
 }
 
 /** The backend plus what it resolved, for logs and benchmarks. */
 export interface NodeBackend extends Backend {
+  createSession(model: Uint8Array, options?: SessionOptions): Promise<NodeSession>;
   readonly threads: number;
   readonly executionProviders: readonly string[];
   /** Providers the installed onnxruntime-node binary can use. */
@@ -54,6 +66,10 @@ function resolveProviders(requested: readonly string[] | undefined, available: r
   return usable;
 }
 
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
 function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): OrtTensorLike {
   // ort.Tensor wraps the typed array (no copy); float16 travels as Uint16Array bits.
   return new ort.Tensor(dtype, data as never, dims);
@@ -76,35 +92,60 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
     threads,
     executionProviders: providers,
     availableExecutionProviders: available,
-    async createSession(model: Uint8Array, sessionOptions: SessionOptions = {}): Promise<Session> {
+    async createSession(model: Uint8Array, sessionOptions: SessionOptions = {}): Promise<NodeSession> {
       const name = sessionOptions.name ?? `session-${counter++}`;
       const eps = sessionOptions.executionProviders
         ? resolveProviders(sessionOptions.executionProviders, available)
         : providers;
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(model, {
-          executionProviders: eps,
+      const create = (list: readonly string[]) =>
+        ort.InferenceSession.create(model, {
+          executionProviders: [...list],
           intraOpNumThreads: sessionOptions.threads ?? threads,
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: sessionOptions.graphOptimization ?? options.graphOptimization ?? 'all',
           logSeverityLevel: 3,
         });
-      } catch (e) {
-        throw new BackendError(
-          'INVALID_MODEL',
-          `session '${name}': onnxruntime-node could not load the model (${model.length} bytes): ${(e as Error)?.message ?? String(e)}`,
-          name,
-          { cause: e },
-        );
+      let session: ort.InferenceSession;
+      let used: readonly string[] = eps;
+      try {
+        session = await create(eps);
+      } catch (first) {
+        const fail = (e: unknown): never => {
+          throw new BackendError(
+            'INVALID_MODEL',
+            `session '${name}': onnxruntime-node could not load the model (${model.length} bytes): ${message(e)}`,
+            name,
+            { cause: e },
+          );
+        };
+        if (eps.every((p) => p === 'cpu')) fail(first);
+        // A non-CPU provider may be what failed: see whether the CPU alone can load the model.
+        try {
+          session = await create(['cpu']);
+        } catch {
+          return fail(first);
+        }
+        if (options.strictExecutionProviders) {
+          await session.release();
+          throw new BackendError(
+            'EP_UNAVAILABLE',
+            `session '${name}': execution providers [${eps.join(', ')}] could not start (${message(first)}); ` +
+              `install their libraries or drop them (strictExecutionProviders is on, so no CPU fallback)`,
+            name,
+            { cause: first },
+          );
+        }
+        used = ['cpu'];
       }
-      return new OrtSessionAdapter(session as unknown as OrtSessionLike, {
+      const adapter = new OrtSessionAdapter(session as unknown as OrtSessionLike, {
         name,
         makeTensor,
         serialize: false,
         validate: options.validateFeeds ?? true,
+        executionProviders: used,
       });
+      return adapter;
     },
   };
 }

@@ -28,7 +28,14 @@ export interface WebBackendOptions {
   validateFeeds?: boolean;
 }
 
+/** A session of this backend; `executionProviders` tells what it actually runs on. */
+export interface WebSession extends Session {
+  readonly name: string;
+  readonly executionProviders: readonly string[];
+}
+
 export interface WebBackend extends Backend {
+  createSession(model: Uint8Array, options?: SessionOptions): Promise<WebSession>;
   /** The providers sessions are created with, after dropping WebGPU where it is unavailable. */
   readonly executionProviders: Promise<readonly WebExecutionProvider[]>;
 }
@@ -115,7 +122,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
   return {
     name: 'onnxruntime-web',
     executionProviders: providers,
-    async createSession(model: Uint8Array, so: SessionOptions = {}): Promise<Session> {
+    async createSession(model: Uint8Array, so: SessionOptions = {}): Promise<WebSession> {
       const name = so.name ?? `session-${counter++}`;
       let eps = await providers;
       if (so.executionProviders) {
@@ -124,6 +131,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
         );
         if (asked.length > 0) eps = asked;
       }
+      let used: readonly WebExecutionProvider[] = eps;
       const session = await enqueueCreate(async () => {
         try {
           return await create(model, eps, so, name);
@@ -131,7 +139,9 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
           // WebGPU can fail at session creation (device lost, an op it cannot place): retry on wasm alone.
           if (eps.includes('webgpu') && eps.includes('wasm')) {
             try {
-              return await create(model, ['wasm'], so, name);
+              const fallback = await create(model, ['wasm'], so, name);
+              used = ['wasm'];
+              return fallback;
             } catch {
               // fall through to report the original failure
             }
@@ -149,6 +159,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
         makeTensor,
         serialize: true,
         validate: options.validateFeeds ?? true,
+        executionProviders: used,
       });
     },
   };

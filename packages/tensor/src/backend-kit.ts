@@ -147,6 +147,8 @@ export interface OrtSessionAdapterOptions {
   serialize: boolean;
   /** Check feeds before running (default true). */
   validate?: boolean;
+  /** The execution providers the session was created with (informational). */
+  executionProviders?: readonly string[];
 }
 
 function toEngineTensor(t: OrtTensorLike, output: string, sessionName: string): Tensor {
@@ -201,6 +203,11 @@ export class OrtSessionAdapter implements Session {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** The execution providers the session was created with, in order (e.g. ['cpu'] after a fallback). */
+  get executionProviders(): readonly string[] {
+    return this.options.executionProviders ?? [];
   }
 
   run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {

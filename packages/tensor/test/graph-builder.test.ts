@@ -55,8 +55,8 @@ function parse(b: Uint8Array): Message {
 }
 
 const one = (m: Message, field: number): Field => {
-  const fs = m.get(field);
-  if (!fs || fs.length !== 1) throw new Error(`field ${field}: expected exactly one, got ${fs?.length ?? 0}`);
+  const fs = m.get(field) ?? [];
+  if (fs.length !== 1) throw new Error(`field ${field}: expected exactly one, got ${fs.length}`);
   return fs[0];
 };
 const str = (m: Message, field: number) => new TextDecoder().decode(one(m, field).bytes);

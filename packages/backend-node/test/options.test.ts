@@ -1,0 +1,71 @@
+import { availableParallelism } from 'node:os';
+import { BackendError, float32, GraphBuilder } from '@densessm/tensor';
+import { describe, expect, it } from 'vitest';
+import { createNodeBackend } from '../src/index.js';
+
+function negGraph(): Uint8Array {
+  const g = new GraphBuilder('neg');
+  g.output(g.op('Neg', [g.input('a', 'float32', [2])]), 'y', 'float32', [2]);
+  return g.toBytes();
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(BackendError);
+    return (e as BackendError).code;
+  }
+  return undefined;
+}
+
+describe('createNodeBackend options', () => {
+  it('defaults to os.availableParallelism() threads and the CPU provider', async () => {
+    const b = createNodeBackend();
+    expect(b.name).toBe('onnxruntime-node');
+    expect(b.threads).toBe(availableParallelism());
+    expect(b.executionProviders).toEqual(['cpu']);
+    expect(b.availableExecutionProviders).toContain('cpu');
+    const s = await b.createSession(negGraph(), { name: 'n', threads: 1 });
+    expect(s.name).toBe('n');
+    expect(s.executionProviders).toEqual(['cpu']);
+    expect(Array.from((await s.run({ a: float32([2], [1, -2]) })).y.data as Float32Array)).toEqual([-1, 2]);
+    await s.release();
+    await s.release(); // idempotent
+  });
+
+  it('rejects bad thread counts and unknown providers', () => {
+    expect(codeOf(() => createNodeBackend({ threads: 0 }))).toBe('INVALID_OPTION');
+    expect(codeOf(() => createNodeBackend({ threads: 1.5 }))).toBe('INVALID_OPTION');
+    expect(codeOf(() => createNodeBackend({ executionProviders: ['no-such-ep'] }))).toBe('EP_UNAVAILABLE');
+  });
+
+  it('always keeps cpu as the last provider', () => {
+    expect(createNodeBackend({ executionProviders: ['webgpu'] }).executionProviders).toEqual([
+      'webgpu',
+      'cpu',
+    ]);
+    expect(createNodeBackend({ executionProviders: ['CPU'] }).executionProviders).toEqual(['cpu']);
+  });
+
+  it('falls back to cpu when a requested provider cannot start, or refuses when strict', async () => {
+    // CUDA's provider library is not shipped in the npm package (postinstall would fetch it), so it cannot start
+    // unless someone installed it; then the session simply runs on it.
+    const lenient = createNodeBackend({ executionProviders: ['cuda'] });
+    const s = await lenient.createSession(negGraph(), { name: 'maybe-cuda' });
+    const onCuda = s.executionProviders.includes('cuda');
+    if (!onCuda) expect(s.executionProviders).toEqual(['cpu']);
+    expect(Array.from((await s.run({ a: float32([2], [3, 4]) })).y.data as Float32Array)).toEqual([-3, -4]);
+    await s.release();
+    if (!onCuda) {
+      const strict = createNodeBackend({ executionProviders: ['cuda'], strictExecutionProviders: true });
+      await expect(strict.createSession(negGraph(), { name: 'strict' })).rejects.toMatchObject({
+        code: 'EP_UNAVAILABLE',
+      });
+    }
+    // a broken model is still reported as INVALID_MODEL, not as a provider problem
+    await expect(lenient.createSession(new Uint8Array([1, 2, 3]), { name: 'bad' })).rejects.toMatchObject({
+      code: 'INVALID_MODEL',
+    });
+  });
+});
