@@ -1,4 +1,4 @@
-import type { EngineInfo, EngineRequest, RoundStats } from './engine.js';
+import type { EngineInfo, EngineRequest, SpeculationSummary } from './engine.js';
 
 /**
  * What the scheduler drives, inside the inference thread: the model, its tokenizer and the speculative
@@ -18,7 +18,6 @@ export interface RoundOutput {
   text: string;
   /** Tokens generated this round (counts toward max_tokens and usage). */
   tokens: number;
-  round: RoundStats | null;
   finished: 'stop' | 'length' | null;
 }
 
@@ -39,8 +38,8 @@ export interface BatchCore {
   admit(requests: readonly EngineRequest[]): Promise<(CoreSequence | CoreRequestError)[]>;
   /** One speculative round (draft, verify, commit) for every given sequence; outputs in the same order. */
   round(sequences: readonly CoreSequence[]): Promise<RoundOutput[]>;
-  /** Frees a sequence's state slot. */
-  release(sequence: CoreSequence): void;
+  /** Frees a sequence's state slot (ending it if still running); returns its speculation counters. */
+  release(sequence: CoreSequence): SpeculationSummary | null;
   dispose(): Promise<void>;
 }
 

@@ -29,14 +29,20 @@ export interface EngineRequest {
   drafter: string | null;
 }
 
-/** Speculative bookkeeping of one verify round of one sequence (DESIGN.md section 5 metrics). */
-export interface RoundStats {
-  /** Tokens the drafter proposed on the accepted-path candidates (tree nodes). */
+/** One request's speculative bookkeeping (DESIGN.md section 5 metrics), reported when it leaves the batch. */
+export interface SpeculationSummary {
+  /** Target passes (verify or step) the sequence took part in. */
+  targetPasses: number;
+  /** Passes whose tree held at least one draft token (vLLM's "drafts"). */
+  draftedPasses: number;
+  /** Draft tokens verified. */
   draftTokens: number;
-  /** Draft tokens the verifier accepted. */
+  /** Draft tokens accepted. */
   acceptedTokens: number;
-  /** acceptedPerPosition[i] = 1 when the draft token at depth i was accepted. */
+  /** acceptedPerPosition[d]: passes that accepted a draft token at depth d + 1. */
   acceptedPerPosition: number[];
+  /** Time spent prefilling the prompt. */
+  prefillMs: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
@@ -50,8 +56,14 @@ export type EngineEvent =
       prefillMs: number;
     }
   /** Text produced by one round (may be empty when a stop-string prefix is held back). */
-  | { type: 'text'; text: string; tokens: number; round: RoundStats | null }
-  | { type: 'done'; finishReason: FinishReason; promptTokens: number; completionTokens: number }
+  | { type: 'text'; text: string; tokens: number }
+  | {
+      type: 'done';
+      finishReason: FinishReason;
+      promptTokens: number;
+      completionTokens: number;
+      speculation: SpeculationSummary | null;
+    }
   | {
       type: 'error';
       code: string;

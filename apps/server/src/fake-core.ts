@@ -5,7 +5,7 @@ import {
   type FakeCoreOptions,
   type RoundOutput,
 } from './core.js';
-import type { EngineInfo, EngineRequest } from './engine.js';
+import type { EngineInfo, EngineRequest, SpeculationSummary } from './engine.js';
 
 /**
  * A test double for the inference core: no model, no tokenizer. A "token" is a word from a fixed list; greedy
@@ -78,6 +78,7 @@ interface FakeSequence extends CoreSequence {
   readonly stop: readonly string[];
   readonly speculative: boolean;
   generated: number;
+  readonly summary: SpeculationSummary;
   /** Text generated so far, and how much of it was already handed out. */
   text: string;
   emitted: number;
@@ -140,6 +141,14 @@ export class FakeCore implements BatchCore {
         stop: request.sampling.stop,
         speculative: drafter !== 'none',
         generated: 0,
+        summary: {
+          targetPasses: 0,
+          draftedPasses: 0,
+          draftTokens: 0,
+          acceptedTokens: 0,
+          acceptedPerPosition: [],
+          prefillMs: this.prefillMs,
+        },
         text: '',
         emitted: 0,
       };
@@ -152,8 +161,10 @@ export class FakeCore implements BatchCore {
     return sequences.map((s) => this.advance(s as FakeSequence));
   }
 
-  release(_sequence: CoreSequence): void {
+  release(sequence: CoreSequence): SpeculationSummary | null {
     this.live--;
+    const s = sequence as FakeSequence;
+    return s.speculative ? s.summary : { ...s.summary, acceptedPerPosition: [] };
   }
 
   async dispose(): Promise<void> {}
@@ -166,15 +177,16 @@ export class FakeCore implements BatchCore {
       s.text += (s.generated + i === 0 ? '' : ' ') + word;
     }
     s.generated += count;
-    const round = s.speculative
-      ? {
-          draftTokens: this.maxDraftLength,
-          acceptedTokens: Math.min(accepted, count),
-          acceptedPerPosition: Array.from({ length: this.maxDraftLength }, (_, i) =>
-            i < Math.min(accepted, count) ? 1 : 0,
-          ),
-        }
-      : null;
+    const summary = s.summary;
+    summary.targetPasses++;
+    if (s.speculative) {
+      const acceptedHere = Math.min(accepted, count - 1);
+      summary.draftedPasses++;
+      summary.draftTokens += this.maxDraftLength;
+      summary.acceptedTokens += acceptedHere;
+      for (let d = 0; d < acceptedHere; d++)
+        summary.acceptedPerPosition[d] = (summary.acceptedPerPosition[d] ?? 0) + 1;
+    }
     let finished: RoundOutput['finished'] = null;
     let end = s.text.length;
     const stopAt = firstStop(s.text, s.stop, s.emitted);
@@ -188,7 +200,7 @@ export class FakeCore implements BatchCore {
     }
     const text = s.text.slice(s.emitted, Math.max(end, s.emitted));
     s.emitted = Math.max(end, s.emitted);
-    return { text, tokens: count, round, finished };
+    return { text, tokens: count, finished };
   }
 }
 

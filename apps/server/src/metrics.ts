@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { EngineLoad, FinishReason, RoundStats } from './engine.js';
+import type { EngineLoad, FinishReason, SpeculationSummary } from './engine.js';
 
 /**
  * Prometheus metrics. Names follow vLLM's (`vllm:` prefix included) where vLLM has the same quantity, so vLLM
@@ -97,7 +97,7 @@ export class ServerMetrics {
     });
     this.numDrafts = new Counter({
       name: 'vllm:spec_decode_num_drafts_total',
-      help: 'Speculative rounds (one draft per sequence per round).',
+      help: 'Target passes whose tree held draft tokens (one draft per sequence per round).',
       labelNames,
       registers,
     });
@@ -146,11 +146,12 @@ export class ServerMetrics {
     }
   }
 
-  observeRound(round: RoundStats): void {
-    this.numDrafts.inc(this.labels);
-    this.draftTokens.inc(this.labels, round.draftTokens);
-    this.acceptedTokens.inc(this.labels, round.acceptedTokens);
-    round.acceptedPerPosition.forEach((accepted, position) => {
+  /** Counted when a request leaves the batch (finished or cancelled). */
+  observeSpeculation(summary: SpeculationSummary): void {
+    this.numDrafts.inc(this.labels, summary.draftedPasses);
+    this.draftTokens.inc(this.labels, summary.draftTokens);
+    this.acceptedTokens.inc(this.labels, summary.acceptedTokens);
+    summary.acceptedPerPosition.forEach((accepted, position) => {
       if (accepted > 0)
         this.acceptedPerPosition.inc({ ...this.labels, position: String(position) }, accepted);
     });

@@ -35,6 +35,8 @@ export class RequestTracker {
   private firstTokenAt: number | null = null;
   private lastOutputAt: number | null = null;
   private prefillMs = 0;
+  /** Prefill time already behind the `started` event (zero for cores that prefill inside the next round). */
+  private prefillBeforeStart = 0;
   private promptTokens = 0;
   private completionTokens = 0;
   private rounds = 0;
@@ -53,6 +55,7 @@ export class RequestTracker {
       case 'started':
         this.startedAt = now;
         this.prefillMs = event.prefillMs;
+        this.prefillBeforeStart = event.prefillMs;
         this.promptTokens = event.promptTokens;
         this.drafter = event.drafter;
         this.metrics.observeQueued(
@@ -61,12 +64,6 @@ export class RequestTracker {
         );
         break;
       case 'text': {
-        this.rounds++;
-        if (event.round) {
-          this.draftTokens += event.round.draftTokens;
-          this.acceptedTokens += event.round.acceptedTokens;
-          this.metrics.observeRound(event.round);
-        }
         if (event.tokens > 0) {
           const sincePrevious = this.lastOutputAt === null ? null : (now - this.lastOutputAt) / 1000;
           if (this.firstTokenAt === null) {
@@ -87,6 +84,13 @@ export class RequestTracker {
         this.finishReason = event.finishReason;
         this.promptTokens = event.promptTokens || this.promptTokens;
         this.completionTokens = event.completionTokens;
+        if (event.speculation) {
+          this.rounds = event.speculation.targetPasses;
+          this.draftTokens = event.speculation.draftTokens;
+          this.acceptedTokens = event.speculation.acceptedTokens;
+          this.prefillMs = event.speculation.prefillMs;
+          this.metrics.observeSpeculation(event.speculation);
+        }
         this.metrics.observeFinished(event.finishReason, (now - this.arrivedAt) / 1000);
         break;
       case 'error':
@@ -114,7 +118,7 @@ export class RequestTracker {
       predicted_n: this.completionTokens,
       predicted_ms: round3(generationMs),
       predicted_per_second: generationMs > 0 ? round3((this.completionTokens * 1000) / generationMs) : 0,
-      queue_ms: round3(Math.max(0, startedAt - this.arrivedAt - this.prefillMs)),
+      queue_ms: round3(Math.max(0, startedAt - this.arrivedAt - this.prefillBeforeStart)),
       ttft_ms: round3((this.firstTokenAt ?? now) - this.arrivedAt),
       drafter: this.drafter,
       rounds: this.rounds,

@@ -66,7 +66,13 @@ export class BatchScheduler {
     const index = this.waiting.findIndex((r) => r.id === requestId);
     if (index >= 0) {
       this.waiting.splice(index, 1);
-      this.emit(requestId, { type: 'done', finishReason: 'cancelled', promptTokens: 0, completionTokens: 0 });
+      this.emit(requestId, {
+        type: 'done',
+        finishReason: 'cancelled',
+        promptTokens: 0,
+        completionTokens: 0,
+        speculation: null,
+      });
       return;
     }
     if (this.admitting.has(requestId)) this.admitting.set(requestId, true);
@@ -83,6 +89,7 @@ export class BatchScheduler {
         finishReason: 'cancelled',
         promptTokens: 0,
         completionTokens: 0,
+        speculation: null,
       });
     }
     for (const id of this.admitting.keys()) this.admitting.set(id, true);
@@ -142,12 +149,13 @@ export class BatchScheduler {
         return;
       }
       if (cancelled) {
-        this.core.release(result);
+        const speculation = this.core.release(result);
         this.emit(request.id, {
           type: 'done',
           finishReason: 'cancelled',
           promptTokens: result.promptTokens,
           completionTokens: 0,
+          speculation,
         });
         return;
       }
@@ -169,12 +177,13 @@ export class BatchScheduler {
 
   private finish(id: string, entry: RunningEntry, finishReason: 'stop' | 'length' | 'cancelled'): void {
     this.running.delete(id);
-    this.core.release(entry.sequence);
+    const speculation = this.core.release(entry.sequence);
     this.emit(id, {
       type: 'done',
       finishReason,
       promptTokens: entry.sequence.promptTokens,
       completionTokens: entry.completionTokens,
+      speculation,
     });
   }
 
@@ -201,7 +210,7 @@ export class BatchScheduler {
       }
       entry.completionTokens += output.tokens;
       if (output.text.length > 0 || output.tokens > 0) {
-        this.emit(id, { type: 'text', text: output.text, tokens: output.tokens, round: output.round });
+        this.emit(id, { type: 'text', text: output.text, tokens: output.tokens });
       }
       if (output.finished) this.finish(id, entry, output.finished);
     });
