@@ -92,9 +92,12 @@ const MODEL_FILE_CODES = new Set([
   'TENSOR_SHAPE',
   'TENSOR_DTYPE',
   'INVALID_FILE',
-  'TOKENIZER_NOT_FOUND',
-  'INVALID_TOKENIZER',
+  'MALFORMED_TOKENIZER_JSON',
+  'MALFORMED_SENTENCEPIECE_MODEL',
+  'MALFORMED_TIKTOKEN_RANKS',
+  'UNKNOWN_ENCODING',
   'UNSUPPORTED_TOKENIZER',
+  'NO_TOKENIZER_FOUND',
   'SAFETENSORS_TRUNCATED',
   'SAFETENSORS_HEADER_OUT_OF_RANGE',
   'SAFETENSORS_BAD_HEADER',
@@ -122,6 +125,9 @@ export function describeError(error: unknown): DescribedError {
   if (error instanceof Error) {
     const rawCode: unknown = (error as Error & { code?: unknown }).code;
     const code = typeof rawCode === 'string' ? rawCode : '';
+    if (code === 'CHAT_TEMPLATE_ERROR') {
+      return { code, message: firstLine(error.message), exitCode: ExitCode.unavailable, expected: true };
+    }
     if (code === 'INVALID_OPTION' && error.name === 'SpeculativeError') {
       return { code, message: firstLine(error.message), exitCode: ExitCode.usage, expected: true };
     }

@@ -7,18 +7,23 @@ import { ModelFolderError } from './errors.js';
 export const MODEL_ENV = 'DENSESSM_MODEL';
 
 /**
- * The repository's `models/` folder, found by walking up from this file: the bundle lives in
- * `apps/cli/dist/`, the sources in `apps/cli/src/`, and both sit under the repo root.
+ * The repository root, found by walking up from this file to the folder with pnpm-workspace.yaml: the bundle
+ * lives in `apps/cli/dist/`, the sources in `apps/cli/src/`, and both sit under it.
  */
-export function shippedModelsDir(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
   let dir = from;
   for (;;) {
-    const candidate = join(dir, 'models');
-    if (existsSync(join(dir, 'pnpm-workspace.yaml')) && isDirectory(candidate)) return candidate;
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+/** The repository's `models/` folder: what ships. */
+export function shippedModelsDir(): string | undefined {
+  const root = repoRoot();
+  return root !== undefined && isDirectory(join(root, 'models')) ? join(root, 'models') : undefined;
 }
 
 export interface ShippedModel {
