@@ -168,8 +168,9 @@ def selective_scan(x, dt, A, Bm, Cm, chunk=32):
     u = (dt * x.view(Bsz, nC, L, E)).unsqueeze(-1) * Bm.view(Bsz, nC, L, 1, N)
     h = torch.zeros(Bsz, nC, E, N, device=x.device, dtype=x.dtype)
     hs = []
-    for t in range(L):
-        h = decay[:, :, t] * h + u[:, :, t]
+    # unbind once: indexing a slice per step would make autograd build a full-size zero gradient per step
+    for dec_t, u_t in zip(decay.unbind(2), u.unbind(2)):
+        h = dec_t * h + u_t
         hs.append(h)
     hloc = torch.stack(hs, dim=2)  # [B,nC,L,E,N] states from a zero start at each chunk
     Cv = Cm.view(Bsz, nC, L, 1, N)
@@ -179,9 +180,9 @@ def selective_scan(x, dt, A, Bm, Cm, chunk=32):
         cdec = torch.exp(Acum[:, :, -1])  # [B,nC,E,N]
         carry = torch.zeros(Bsz, E, N, device=x.device, dtype=x.dtype)
         carries = []
-        for c in range(nC):
+        for cd_c, hl_c in zip(cdec.unbind(1), hloc[:, :, -1].unbind(1)):
             carries.append(carry)
-            carry = cdec[:, c] * carry + hloc[:, c, -1]
+            carry = cd_c * carry + hl_c
         Hin = torch.stack(carries, dim=1)  # state entering each chunk
         y = y + (torch.exp(Acum) * Hin.unsqueeze(2) * Cv).sum(-1)
     return y.reshape(Bsz, nC * L, E)[:, :T]

@@ -2,6 +2,7 @@
 order), bf16 autocast, AdamW (fused where available), linear warmup + cosine decay to 10%, grad clip 1.0.
 Validation loss every `eval_every` steps on a fixed slice of the validation split; full validation and test
 perplexity at the end (non-overlapping windows of `seq` tokens, each window starting from an empty state)."""
+import contextlib
 import json
 import math
 import time
@@ -9,6 +10,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+
+def amp(t, enabled=True):
+    """bf16 autocast on CUDA; nothing on CPU (the CPU smoke tests)."""
+    if enabled and t.is_cuda:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def lr_at(step, steps, warmup, peak, floor=0.1):
@@ -39,7 +47,7 @@ def batch_from(stream_t, starts, seq):
 
 
 @torch.no_grad()
-def evaluate(model, stream_t, seq, bs=64, max_windows=None, amp=True):
+def evaluate(model, stream_t, seq, bs=64, max_windows=None, amp_on=True):
     """Mean next-token loss over non-overlapping windows [i*seq, (i+1)*seq] (targets shifted by one)."""
     model.eval()
     n = (len(stream_t) - 1) // seq
@@ -49,7 +57,7 @@ def evaluate(model, stream_t, seq, bs=64, max_windows=None, amp=True):
     for b0 in range(0, n, bs):
         starts = torch.arange(b0, min(n, b0 + bs), device=stream_t.device) * seq
         x, y = batch_from(stream_t, starts, seq)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp and x.is_cuda):
+        with amp(x, amp_on):
             logits = model(x)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1).long(), reduction="sum")
         tot += loss.item()
@@ -77,7 +85,7 @@ def train_side_by_side(models, streams, steps, batch, seq, lrs, warmup, log, see
             lr = lr_at(step, steps, warmup, lrs[k])
             for gr in opts[k].param_groups:
                 gr["lr"] = lr
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.is_cuda):
+            with amp(x):
                 logits = m(x)
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1).long())
             opts[k].zero_grad(set_to_none=True)
