@@ -1,9 +1,248 @@
-import type { BatchCore, CoreSpec } from './core.js';
+import { createNodeBackend } from '@densessm/backend-node';
+import { type LanguageModel, loadModel } from '@densessm/models';
+import {
+  CompositeDrafter,
+  type Drafter,
+  PromptLookupDrafter,
+  type SequenceResult,
+  type SpeculationMetrics,
+  SpeculativeBatch,
+  SpeculativeError,
+  TokenRecyclingDrafter,
+} from '@densessm/speculative';
+import {
+  type BatchCore,
+  CoreRequestError,
+  type CoreSequence,
+  type CoreSpec,
+  type RoundOutput,
+} from './core.js';
+import type { ChatMessage, EngineInfo, EngineRequest, SpeculationSummary } from './engine.js';
 import { EngineLoadError } from './errors.js';
 
-/** The core over the real packages (models + tokenizers + speculative). */
-export async function createModelCore(spec: Extract<CoreSpec, { kind: 'model' }>): Promise<BatchCore> {
-  throw new EngineLoadError(
-    `Cannot load ${spec.folder}: the model-backed engine is not wired yet (waiting for @densessm/speculative). Start with --engine fake to exercise the HTTP layer.`,
-  );
+/** What the core needs from the model's tokenizer (`@densessm/tokenizers` provides it). */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  /** Token ids that end generation. */
+  readonly eosTokenIds: readonly number[];
+  /** The model's chat template applied to `messages`, ending with the assistant's turn opened; null if none. */
+  renderChat(messages: readonly ChatMessage[]): string | null;
+}
+
+/** Drafters a request may name (`auto` = the operator's default). Names match the CLI's `--drafter`. */
+const DRAFTERS = ['auto', 'none', 'lookup', 'recycling', 'lookup+recycling'] as const;
+type DrafterName = (typeof DRAFTERS)[number];
+
+function makeDrafter(name: Exclude<DrafterName, 'auto'>, vocabSize: number): Drafter | undefined {
+  switch (name) {
+    case 'none':
+      return undefined;
+    case 'lookup':
+      return new PromptLookupDrafter();
+    case 'recycling':
+      return new TokenRecyclingDrafter({ vocabSize });
+    case 'lookup+recycling':
+      return new CompositeDrafter([new PromptLookupDrafter(), new TokenRecyclingDrafter({ vocabSize })]);
+  }
+}
+
+interface ModelSequence extends CoreSequence {
+  readonly batch: SpeculativeBatch;
+  readonly sequenceId: number;
+  /** Set when the sequence left its batch (finished); its counters. */
+  result: SequenceResult | null;
+}
+
+function summarize(metrics: SpeculationMetrics): SpeculationSummary {
+  return {
+    targetPasses: metrics.targetPasses,
+    draftedPasses: metrics.draftedPasses,
+    draftTokens: metrics.draftedTokens,
+    acceptedTokens: metrics.acceptedTokens,
+    acceptedPerPosition: [...metrics.acceptedAtDepth],
+    prefillMs: metrics.prefillMs,
+  };
+}
+
+/**
+ * The core over the real packages: a `LanguageModel` from `@densessm/models` on onnxruntime-node, one
+ * `SpeculativeBatch` per drafter in use (a batch has one drafter; requests naming the same drafter share a
+ * batch and its ragged verify), and the tokenizer's chat template, detokenizer and stop strings.
+ */
+export class ModelCore implements BatchCore {
+  readonly info: EngineInfo;
+  private readonly batches = new Map<string, SpeculativeBatch>();
+  private readonly defaultDrafter: Exclude<DrafterName, 'auto'>;
+
+  constructor(
+    private readonly model: LanguageModel,
+    private readonly codec: TextCodec,
+    modelId: string,
+    defaultDrafter: string,
+  ) {
+    const resolved = defaultDrafter === 'auto' ? 'lookup+recycling' : defaultDrafter;
+    if (!DRAFTERS.includes(resolved as DrafterName) || resolved === 'auto') {
+      throw new EngineLoadError(
+        `Unknown default drafter '${defaultDrafter}'; use one of ${DRAFTERS.join(', ')}.`,
+      );
+    }
+    this.defaultDrafter = resolved as Exclude<DrafterName, 'auto'>;
+    this.info = {
+      modelId,
+      drafters: [...DRAFTERS],
+      defaultDrafter: this.defaultDrafter,
+      contextLength: null,
+    };
+  }
+
+  private batchFor(name: Exclude<DrafterName, 'auto'>): SpeculativeBatch {
+    let batch = this.batches.get(name);
+    if (!batch) {
+      const drafter = makeDrafter(name, this.model.vocabSize);
+      batch = new SpeculativeBatch(this.model, drafter ? { drafter } : {});
+      this.batches.set(name, batch);
+    }
+    return batch;
+  }
+
+  async admit(requests: readonly EngineRequest[]): Promise<(CoreSequence | CoreRequestError)[]> {
+    return requests.map((request) => {
+      const asked = request.drafter ?? 'auto';
+      if (!DRAFTERS.includes(asked as DrafterName)) {
+        return new CoreRequestError(
+          'unknown_drafter',
+          `Unknown drafter '${asked}'; use one of ${DRAFTERS.join(', ')}.`,
+        );
+      }
+      const drafter = asked === 'auto' ? this.defaultDrafter : (asked as Exclude<DrafterName, 'auto'>);
+      let text: string;
+      if (request.input.kind === 'chat') {
+        const rendered = this.codec.renderChat(request.input.messages);
+        if (rendered === null) {
+          return new CoreRequestError(
+            'no_chat_template',
+            'This model has no chat template (tokenizer_config.json chat_template); use /v1/completions with a prompt.',
+          );
+        }
+        text = rendered;
+      } else {
+        text = request.input.prompt;
+      }
+      const prompt = this.codec.encode(text);
+      const { temperature, topP, seed, maxTokens, stop } = request.sampling;
+      const batch = this.batchFor(drafter);
+      try {
+        const sequenceId = batch.add({
+          prompt,
+          maxTokens,
+          temperature,
+          topP,
+          ...(seed === null ? {} : { seed: ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32 }),
+          stop,
+          decoder: this.codec,
+          eosTokenIds: this.codec.eosTokenIds,
+        });
+        const sequence: ModelSequence = {
+          requestId: request.id,
+          promptTokens: prompt.length,
+          drafter,
+          batch,
+          sequenceId,
+          result: null,
+        };
+        return sequence;
+      } catch (error) {
+        if (error instanceof SpeculativeError) return new CoreRequestError('invalid_prompt', error.message);
+        throw error;
+      }
+    });
+  }
+
+  async round(sequences: readonly CoreSequence[]): Promise<RoundOutput[]> {
+    const outputs = new Map<ModelSequence, RoundOutput>();
+    const byBatch = new Map<SpeculativeBatch, Map<number, ModelSequence>>();
+    for (const s of sequences as readonly ModelSequence[]) {
+      outputs.set(s, { text: '', tokens: 0, finished: null });
+      let members = byBatch.get(s.batch);
+      if (!members) byBatch.set(s.batch, (members = new Map()));
+      members.set(s.sequenceId, s);
+    }
+    for (const [batch, members] of byBatch) {
+      for (const event of await batch.runRound()) {
+        const s = members.get(event.sequenceId);
+        if (!s) continue;
+        const output = outputs.get(s)!;
+        output.text += event.tokens.map((t) => t.text).join('');
+        output.tokens += event.tokens.length;
+        if (event.result) {
+          s.result = event.result;
+          const reason = event.result.finishReason;
+          output.finished = reason === 'length' ? 'length' : 'stop';
+        }
+      }
+    }
+    return (sequences as readonly ModelSequence[]).map((s) => outputs.get(s)!);
+  }
+
+  release(sequence: CoreSequence): SpeculationSummary | null {
+    const s = sequence as ModelSequence;
+    s.result ??= s.batch.remove(s.sequenceId) ?? null;
+    return s.result ? summarize(s.result.metrics) : null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}
+
+/** The subset of `@densessm/tokenizers/node` this core uses. */
+interface TokenizersNode {
+  loadTokenizer(folder: string): Promise<{
+    encode(text: string): number[];
+    decode(ids: readonly number[]): string;
+    readonly eosTokenId: number | undefined;
+    applyChatTemplate?(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string;
+    readonly chatTemplate?: string | null;
+  }>;
+}
+
+/** Loads the folder's tokenizer through `@densessm/tokenizers` and adapts it to `TextCodec`. */
+export async function loadTextCodec(folder: string): Promise<TextCodec> {
+  // A specifier in a variable: the tokenizers package's Node entry is resolved at run time.
+  const specifier = '@densessm/tokenizers/node';
+  let tokenizers: TokenizersNode;
+  try {
+    tokenizers = (await import(specifier)) as TokenizersNode;
+  } catch (error) {
+    throw new EngineLoadError(`Cannot load @densessm/tokenizers/node: ${(error as Error).message}`);
+  }
+  const tokenizer = await tokenizers.loadTokenizer(folder);
+  const eos = tokenizer.eosTokenId;
+  return {
+    encode: (text) => tokenizer.encode(text),
+    decode: (ids) => tokenizer.decode(ids),
+    eosTokenIds: eos === undefined ? [] : [eos],
+    renderChat: (messages) => {
+      if (!tokenizer.applyChatTemplate || tokenizer.chatTemplate === null) return null;
+      return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+    },
+  };
+}
+
+export async function createModelCore(
+  spec: Extract<CoreSpec, { kind: 'model' }>,
+  codec?: TextCodec,
+): Promise<BatchCore> {
+  let model: LanguageModel;
+  try {
+    const backend = createNodeBackend(spec.threads === null ? {} : { threads: spec.threads });
+    model = await loadModel(spec.folder, {
+      backend,
+      ...(spec.threads === null ? {} : { threads: spec.threads }),
+    });
+  } catch (error) {
+    throw new EngineLoadError(`Cannot load the model in ${spec.folder}: ${(error as Error).message}`);
+  }
+  return new ModelCore(model, codec ?? (await loadTextCodec(spec.folder)), spec.modelId, spec.defaultDrafter);
 }
