@@ -43,12 +43,22 @@ async function makeBackend(kind, threads, validate) {
 async function timeCalls(fn, iters, warmup = Math.max(3, iters >> 3)) {
   for (let i = 0; i < warmup; i++) await fn();
   const perCall = [];
+  const cpuPerCall = [];
   for (let r = 0; r < RUNS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < iters; i++) await fn();
     perCall.push((performance.now() - t0) / iters);
+    const c = process.cpuUsage(c0);
+    cpuPerCall.push((c.user + c.system) / 1000 / iters);
   }
-  return { median_ms: round(median(perCall), 5), runs_ms: perCall.map((x) => round(x, 5)) };
+  // cpu_ms: CPU time of the whole process per call (all threads). With 1 thread it is robust to other load on
+  // the machine; with more threads it includes onnxruntime's spin-waiting.
+  return {
+    median_ms: round(median(perCall), 5),
+    cpu_ms: round(median(cpuPerCall), 5),
+    runs_ms: perCall.map((x) => round(x, 5)),
+  };
 }
 
 function randomFloats(n, seed) {
@@ -89,12 +99,18 @@ async function benchBackend(kind, threads) {
   const K = 512;
   const N = 8192;
   const w = float32([K, N], randomFloats(K * N, 7));
-  for (const M of [1, 16]) {
+  for (const [M, weightAs] of [
+    [1, 'initializer'],
+    [16, 'initializer'],
+    [1, 'feed'],
+    [16, 'feed'],
+  ]) {
     const g = new GraphBuilder(`mm${M}`);
     const x = g.input('x', 'float32', [M, K]);
-    g.output(g.op('MatMul', [x, g.initializer('w', w)]), 'y', 'float32', [M, N]);
+    const wv = weightAs === 'feed' ? g.input('w', 'float32', [K, N]) : g.initializer('w', w);
+    g.output(g.op('MatMul', [x, wv]), 'y', 'float32', [M, N]);
     const s = await backend.createSession(g.toBytes(), { name: `matmul_${M}` });
-    const feed = { x: float32([M, K], randomFloats(M * K, 3)) };
+    const feed = { x: float32([M, K], randomFloats(M * K, 3)), ...(weightAs === 'feed' ? { w } : {}) };
     // check one result against plain TS so a broken run cannot report a fast time
     const y = (await s.run(feed)).y.data;
     let ref = 0;
@@ -102,7 +118,7 @@ async function benchBackend(kind, threads) {
     if (Math.abs(y[5] - ref) > 1e-3) throw new Error(`matmul check failed: ${y[5]} vs ${ref}`);
     const t = await timeCalls(() => s.run(feed), M === 1 ? 100 : 40);
     const weightBytes = K * N * 4;
-    out[`matmul_${M}x${K}x${N}`] = {
+    out[`matmul_${M}x${K}x${N}${weightAs === 'feed' ? '_weight_fed' : ''}`] = {
       ...t,
       weight_GBps: round(weightBytes / (t.median_ms * 1e6), 2),
       GFLOPs: round((2 * M * K * N) / (t.median_ms * 1e6), 2),
@@ -250,7 +266,7 @@ if (part === '--part') {
       node: process.version,
     },
     runtimes: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' },
-    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); matmul weight [512,8192] f32 bound as initializer`,
+    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); matmul weight [512,8192] f32 bound as initializer (and, *_weight_fed, fed as an input each call)`,
     load_average_1m_before: loadBefore,
     load_average_1m_after: round(loadavg()[0], 2),
     backends: results,
