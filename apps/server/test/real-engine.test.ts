@@ -118,5 +118,6 @@ describe('server over the real engine (tiny dense_retnet, onnxruntime-node)', ()
     const drafted = (await metricValue(server.url, 'vllm:spec_decode_num_draft_tokens_total')) ?? 0;
     const accepted = (await metricValue(server.url, 'vllm:spec_decode_num_accepted_tokens_total')) ?? 0;
     expect(drafted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThanOrEqual(drafted);
   });
 });
