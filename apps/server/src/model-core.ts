@@ -165,7 +165,10 @@ export class ModelCore implements BatchCore {
     for (const s of sequences as readonly ModelSequence[]) {
       outputs.set(s, { text: '', tokens: 0, finished: null });
       let members = byBatch.get(s.batch);
-      if (!members) byBatch.set(s.batch, (members = new Map()));
+      if (!members) {
+        members = new Map();
+        byBatch.set(s.batch, members);
+      }
       members.set(s.sequenceId, s);
     }
     for (const [batch, members] of byBatch) {
