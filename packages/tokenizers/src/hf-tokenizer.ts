@@ -1,5 +1,5 @@
 import { ByteFallbackDecoder, Tokenizer as HfCoreTokenizer } from '@huggingface/tokenizers';
-import { TokenizerError, describeValue } from './errors.js';
+import { describeValue, TokenizerError } from './errors.js';
 import type { AddedToken, DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 import { assertIds, assertText, wellFormed } from './tokenizer.js';
 
@@ -98,7 +98,7 @@ type DecoderNode = { decoders?: DecoderNode[]; constructor: unknown; config?: un
 function replaceByteFallback(decoder: DecoderNode | null): { decoder: DecoderNode | null; found: boolean } {
   if (!decoder) return { decoder, found: false };
   if (decoder instanceof ByteFallbackDecoder) {
-    return { decoder: new RustByteFallbackDecoder((decoder as DecoderNode).config ?? {}) as never, found: true };
+    return { decoder: new RustByteFallbackDecoder({ type: 'ByteFallback' }) as never, found: true };
   }
   let found = false;
   if (Array.isArray(decoder.decoders)) {
@@ -118,7 +118,8 @@ export function validateTokenizerJson(json: unknown): asserts json is Record<str
       `tokenizer.json is malformed: ${what}. Re-export it with Hugging Face tokenizers (tokenizer.save) or check the download.`,
     );
   };
-  if (!json || typeof json !== 'object' || Array.isArray(json)) fail(`expected a JSON object, got ${describeValue(json)}`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    fail(`expected a JSON object, got ${describeValue(json)}`);
   const j = json as Record<string, unknown>;
   const model = j.model as Record<string, unknown> | undefined;
   if (!model || typeof model !== 'object') fail('it has no "model" object');
@@ -126,7 +127,8 @@ export function validateTokenizerJson(json: unknown): asserts json is Record<str
   if (type === undefined) {
     // Old files omit the type; infer it as the Rust library does.
     if ('merges' in (model as object)) (model as Record<string, unknown>).type = 'BPE';
-    else if (Array.isArray((model as Record<string, unknown>).vocab)) (model as Record<string, unknown>).type = 'Unigram';
+    else if (Array.isArray((model as Record<string, unknown>).vocab))
+      (model as Record<string, unknown>).type = 'Unigram';
     else fail('"model.type" is missing and cannot be inferred');
   } else if (typeof type !== 'string' || !MODEL_TYPES.has(type)) {
     throw new TokenizerError(
@@ -147,7 +149,9 @@ export function validateTokenizerJson(json: unknown): asserts json is Record<str
     if (Array.isArray(vocab)) fail('"model.vocab" must map tokens to ids');
     for (const [token, id] of Object.entries(vocab as Record<string, unknown>)) {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-        fail(`"model.vocab" maps ${JSON.stringify(token)} to ${JSON.stringify(id)}, not a non-negative integer id`);
+        fail(
+          `"model.vocab" maps ${JSON.stringify(token)} to ${JSON.stringify(id)}, not a non-negative integer id`,
+        );
       }
     }
   }
@@ -221,8 +225,10 @@ export class HfTokenizer implements Tokenizer {
     this.specialIds = new Set(this.addedTokens.filter((t) => t.special).map((t) => t.id));
 
     const idOf = (name: string | undefined) => (name === undefined ? undefined : this.core.token_to_id(name));
-    const firstPresent = (...names: string[]) => names.map((n) => this.core.token_to_id(n)).find((id) => id !== undefined);
-    this.bosTokenId = idOf(tokenName(this.config.bos_token)) ?? firstPresent('<s>', '<|begin_of_text|>', '<|endoftext|>');
+    const firstPresent = (...names: string[]) =>
+      names.map((n) => this.core.token_to_id(n)).find((id) => id !== undefined);
+    this.bosTokenId =
+      idOf(tokenName(this.config.bos_token)) ?? firstPresent('<s>', '<|begin_of_text|>', '<|endoftext|>');
     this.eosTokenId =
       options.eosTokenId ??
       idOf(tokenName(this.config.eos_token)) ??

@@ -103,7 +103,11 @@ class ProtoReader {
 
   sub(): ProtoReader {
     const b = this.bytes();
-    return new ProtoReader(this.buf, b.byteOffset - this.buf.byteOffset, b.byteOffset - this.buf.byteOffset + b.length);
+    return new ProtoReader(
+      this.buf,
+      b.byteOffset - this.buf.byteOffset,
+      b.byteOffset - this.buf.byteOffset + b.length,
+    );
   }
 
   tag(): { field: number; wire: number } {
@@ -137,7 +141,10 @@ function readPiece(r: ProtoReader): SentencePiecePiece {
 
 export function parseSentencePieceModel(data: Uint8Array): SentencePieceModelProto {
   if (!(data instanceof Uint8Array)) {
-    throw new TokenizerError('MALFORMED_SENTENCEPIECE_MODEL', 'a SentencePiece model must be given as bytes (Uint8Array).');
+    throw new TokenizerError(
+      'MALFORMED_SENTENCEPIECE_MODEL',
+      'a SentencePiece model must be given as bytes (Uint8Array).',
+    );
   }
   const model: SentencePieceModelProto = {
     pieces: [],

@@ -1,9 +1,5 @@
 import { TokenizerError } from './errors.js';
-import {
-  PieceType,
-  type SentencePieceModelProto,
-  parseSentencePieceModel,
-} from './sentencepiece-model.js';
+import { PieceType, parseSentencePieceModel, type SentencePieceModelProto } from './sentencepiece-model.js';
 import type { AddedToken, DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 import { assertIds, assertText, wellFormed } from './tokenizer.js';
 
@@ -111,7 +107,11 @@ export function decodeBytesLikeSentencePiece(bytes: readonly number[]): string {
       len = 3;
       if (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000)) cp = -1;
     } else if ((b0 & 0xf8) === 0xf0 && trail(i + 1) && trail(i + 2) && trail(i + 3)) {
-      cp = ((b0 & 0x07) << 18) | ((bytes[i + 1] & 0x3f) << 12) | ((bytes[i + 2] & 0x3f) << 6) | (bytes[i + 3] & 0x3f);
+      cp =
+        ((b0 & 0x07) << 18) |
+        ((bytes[i + 1] & 0x3f) << 12) |
+        ((bytes[i + 2] & 0x3f) << 6) |
+        (bytes[i + 3] & 0x3f);
       len = 4;
       if (cp < 0x10000 || cp > 0x10ffff) cp = -1;
     }
@@ -240,7 +240,8 @@ export class SentencePieceTokenizer implements Tokenizer {
     let maxChars = 1;
     let unkId: number | undefined;
     proto.pieces.forEach((p, id) => {
-      const normal = p.type === PieceType.Normal || p.type === PieceType.UserDefined || p.type === PieceType.Unused;
+      const normal =
+        p.type === PieceType.Normal || p.type === PieceType.UserDefined || p.type === PieceType.Unused;
       const map = normal ? this.normalPieces : this.reservedPieces;
       if (map.has(p.piece)) {
         throw new TokenizerError(
@@ -268,7 +269,10 @@ export class SentencePieceTokenizer implements Tokenizer {
       if (normal) maxChars = Math.max(maxChars, [...p.piece].length);
     });
     if (unkId === undefined) {
-      throw new TokenizerError('MALFORMED_SENTENCEPIECE_MODEL', 'tokenizer.model has no UNKNOWN (<unk>) piece.');
+      throw new TokenizerError(
+        'MALFORMED_SENTENCEPIECE_MODEL',
+        'tokenizer.model has no UNKNOWN (<unk>) piece.',
+      );
     }
     if (spec.byteFallback && this.byteIds.some((id) => id < 0)) {
       throw new TokenizerError(
@@ -291,7 +295,10 @@ export class SentencePieceTokenizer implements Tokenizer {
     this.charsmap = charsmap.length > 0 ? new PrecompiledCharsmap(charsmap) : undefined;
     this.addedTokens = proto.pieces
       .map((p, id) => ({ p, id }))
-      .filter(({ p }) => p.type === PieceType.Control || p.type === PieceType.Unknown || p.type === PieceType.UserDefined)
+      .filter(
+        ({ p }) =>
+          p.type === PieceType.Control || p.type === PieceType.Unknown || p.type === PieceType.UserDefined,
+      )
       .map(({ p, id }) => ({ id, content: p.piece, special: p.type !== PieceType.UserDefined }));
   }
 
@@ -388,7 +395,7 @@ export class SentencePieceTokenizer implements Tokenizer {
     const freeze: boolean[] = [];
     for (let i = 0; i < s.length; ) {
       const user = this.userDefinedAt(s, i);
-      const l = user ? user.length : (s.codePointAt(i)! > 0xffff ? 2 : 1);
+      const l = user ? user.length : s.codePointAt(i)! > 0xffff ? 2 : 1;
       start.push(i);
       len.push(l);
       freeze.push(user !== undefined);

@@ -1,5 +1,5 @@
 import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
-import { TokenizerError, describeValue } from './errors.js';
+import { describeValue, TokenizerError } from './errors.js';
 import type { AddedToken, DecodeOptions, EncodeOptions, Tokenizer } from './tokenizer.js';
 import { assertIds, assertText, wellFormed } from './tokenizer.js';
 
@@ -11,7 +11,14 @@ import { assertIds, assertText, wellFormed } from './tokenizer.js';
 export const CL100K_PATTERN =
   "('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-export const TIKTOKEN_ENCODINGS = ['gpt2', 'r50k_base', 'p50k_base', 'p50k_edit', 'cl100k_base', 'o200k_base'] as const;
+export const TIKTOKEN_ENCODINGS = [
+  'gpt2',
+  'r50k_base',
+  'p50k_base',
+  'p50k_edit',
+  'cl100k_base',
+  'o200k_base',
+] as const;
 export type TiktokenEncodingName = (typeof TIKTOKEN_ENCODINGS)[number];
 
 export interface TiktokenOptions {
@@ -36,7 +43,10 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Parses a `.tiktoken` rank file ("<base64 token> <rank>" per line) into js-tiktoken's rank string. */
 export function parseTiktokenRanks(text: unknown): { bpeRanks: string; maxRank: number; count: number } {
   if (typeof text !== 'string') {
-    throw new TokenizerError('MALFORMED_TIKTOKEN_RANKS', `a tiktoken rank file must be text, got ${describeValue(text)}.`);
+    throw new TokenizerError(
+      'MALFORMED_TIKTOKEN_RANKS',
+      `a tiktoken rank file must be text, got ${describeValue(text)}.`,
+    );
   }
   const entries: Array<[string, number]> = [];
   const seen = new Set<number>();
@@ -46,20 +56,32 @@ export function parseTiktokenRanks(text: unknown): { bpeRanks: string; maxRank: 
     if (line.length === 0) continue;
     const parts = line.split(' ');
     const rank = Number(parts[1]);
-    if (parts.length !== 2 || !BASE64.test(parts[0]) || parts[0].length % 4 !== 0 || !Number.isInteger(rank) || rank < 0) {
+    if (
+      parts.length !== 2 ||
+      !BASE64.test(parts[0]) ||
+      parts[0].length % 4 !== 0 ||
+      !Number.isInteger(rank) ||
+      rank < 0
+    ) {
       throw new TokenizerError(
         'MALFORMED_TIKTOKEN_RANKS',
         `tiktoken rank file line ${i + 1} is ${JSON.stringify(line.slice(0, 60))}; expected "<base64 token> <rank>".`,
       );
     }
     if (seen.has(rank)) {
-      throw new TokenizerError('MALFORMED_TIKTOKEN_RANKS', `tiktoken rank file line ${i + 1} repeats rank ${rank}.`);
+      throw new TokenizerError(
+        'MALFORMED_TIKTOKEN_RANKS',
+        `tiktoken rank file line ${i + 1} repeats rank ${rank}.`,
+      );
     }
     seen.add(rank);
     entries.push([parts[0], rank]);
   }
   if (entries.length === 0) {
-    throw new TokenizerError('MALFORMED_TIKTOKEN_RANKS', 'the tiktoken rank file holds no ranks; it is empty or not a rank file.');
+    throw new TokenizerError(
+      'MALFORMED_TIKTOKEN_RANKS',
+      'the tiktoken rank file holds no ranks; it is empty or not a rank file.',
+    );
   }
   entries.sort((a, b) => a[1] - b[1]);
   const out: string[] = [];
@@ -109,7 +131,9 @@ export class TiktokenTokenizer implements Tokenizer {
     const specials = Object.entries(bpe.special_tokens);
     for (const [, id] of specials) max = Math.max(max, id);
     this.vocabSize = max + 1;
-    this.addedTokens = specials.map(([content, id]) => ({ id, content, special: true })).sort((a, b) => a.id - b.id);
+    this.addedTokens = specials
+      .map(([content, id]) => ({ id, content, special: true }))
+      .sort((a, b) => a.id - b.id);
     this.specialIds = new Set(specials.map(([, id]) => id));
     const idOf = (name: string | undefined) => (name === undefined ? undefined : bpe.special_tokens[name]);
     this.bosTokenId = idOf(options.bosToken);
@@ -123,7 +147,11 @@ export class TiktokenTokenizer implements Tokenizer {
   static fromRankFile(text: string, options: TiktokenOptions = {}): TiktokenTokenizer {
     const { bpeRanks } = parseTiktokenRanks(text);
     return new TiktokenTokenizer(
-      { pat_str: options.pattern ?? CL100K_PATTERN, special_tokens: options.specialTokens ?? {}, bpe_ranks: bpeRanks },
+      {
+        pat_str: options.pattern ?? CL100K_PATTERN,
+        special_tokens: options.specialTokens ?? {},
+        bpe_ranks: bpeRanks,
+      },
       options,
     );
   }
@@ -145,7 +173,10 @@ export class TiktokenTokenizer implements Tokenizer {
     assertIds(ids, this.vocabSize, 'TiktokenTokenizer.decode');
     for (let i = 0; i < ids.length; i++) {
       if (!this.textMap.has(ids[i]) && !this.specialIds.has(ids[i])) {
-        throw new TokenizerError('ID_OUT_OF_RANGE', `TiktokenTokenizer.decode: ids[${i}] = ${ids[i]} is not a rank of this encoding.`);
+        throw new TokenizerError(
+          'ID_OUT_OF_RANGE',
+          `TiktokenTokenizer.decode: ids[${i}] = ${ids[i]} is not a rank of this encoding.`,
+        );
       }
     }
     const kept = options.skipSpecialTokens ? ids.filter((id) => !this.specialIds.has(id)) : Array.from(ids);
@@ -168,7 +199,9 @@ export class TiktokenTokenizer implements Tokenizer {
     const special = this.addedTokens.find((t) => t.content === token);
     if (special) return special.id;
     const rankMap = (this.core as unknown as { rankMap: Map<string, number> }).rankMap;
-    const hex = token.match(/^(<0x[0-9A-F]{2}>)+$/) ? token.match(/<0x([0-9A-F]{2})>/g)!.map((h) => Number.parseInt(h.slice(3, 5), 16)) : null;
+    const hex = token.match(/^(<0x[0-9A-F]{2}>)+$/)
+      ? token.match(/<0x([0-9A-F]{2})>/g)!.map((h) => Number.parseInt(h.slice(3, 5), 16))
+      : null;
     const bytes = hex ?? Array.from(new TextEncoder().encode(token));
     return rankMap.get(bytes.join(','));
   }

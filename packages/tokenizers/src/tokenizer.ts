@@ -1,4 +1,4 @@
-import { TokenizerError, describeValue } from './errors.js';
+import { describeValue, TokenizerError } from './errors.js';
 
 export interface EncodeOptions {
   /**
@@ -56,7 +56,10 @@ export function assertText(text: unknown, where: string): asserts text is string
 
 export function assertIds(ids: unknown, vocabSize: number, where: string): asserts ids is readonly number[] {
   if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) {
-    throw new TokenizerError('INVALID_IDS', `${where} needs an array of token ids, got ${describeValue(ids)}.`);
+    throw new TokenizerError(
+      'INVALID_IDS',
+      `${where} needs an array of token ids, got ${describeValue(ids)}.`,
+    );
   }
   const list = ids as ArrayLike<unknown>;
   for (let i = 0; i < list.length; i++) {

@@ -43,7 +43,10 @@ export interface Expected {
 }
 
 export const expected: Expected = JSON.parse(readFileSync(join(FIXTURES, 'expected.json'), 'utf8'));
-export const heldout = readFileSync(join(import.meta.dirname, '../../../training/tokenizer_fixtures/heldout.txt'), 'utf8');
+export const heldout = readFileSync(
+  join(import.meta.dirname, '../../../training/tokenizer_fixtures/heldout.txt'),
+  'utf8',
+);
 
 export function readFixture(name: string): Buffer {
   return readFileSync(join(FIXTURES, name));
@@ -70,7 +73,8 @@ export function hfFixture(name: 'bytelevel-bpe' | 'llama-bpe' | 'unigram'): HfTo
 
 export function spmFixture(name: 'spm-bpe' | 'spm-unigram' | 'spm-unigram-nfkc'): SentencePieceTokenizer {
   const key = `spm:${name}`;
-  if (!cache.has(key)) cache.set(key, new SentencePieceTokenizer(new Uint8Array(readFixture(`${name}/tokenizer.model`))));
+  if (!cache.has(key))
+    cache.set(key, new SentencePieceTokenizer(new Uint8Array(readFixture(`${name}/tokenizer.model`))));
   return cache.get(key) as SentencePieceTokenizer;
 }
 
