@@ -26,6 +26,12 @@ export {
   SpeculativeBatch,
   type SpeculativeBatchOptions,
 } from './speculative-batch.js';
+export {
+  type BenchPromptSet,
+  runSpeculativeBench,
+  type SpeculativeBenchOptions,
+  type SpeculativeBenchRow,
+} from './speculative-bench.js';
 export { type GeneratedToken, StopStringMatcher, type TokenDecoder } from './stop-strings.js';
 export { TokenRecyclingDrafter, type TokenRecyclingOptions } from './token-recycling-drafter.js';
 export {

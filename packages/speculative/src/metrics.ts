@@ -4,8 +4,10 @@
  * 1 for plain decoding, 1 + accepted / passes with speculation.
  */
 export interface SpeculationMetrics {
-  /** Target passes (verify or step) this sequence took part in. */
+  /** Target passes (verify or step) this sequence took part in; summed over sequences in totals. */
   targetPasses: number;
+  /** Batched target passes: equals `targetPasses` for one sequence; in batch totals, the rounds run. */
+  batchPasses: number;
   /** Passes whose tree held at least one draft token. */
   draftedPasses: number;
   /** Draft nodes verified (lookahead nodes excluded). */
@@ -26,6 +28,7 @@ export interface SpeculationMetrics {
 export function emptyMetrics(): SpeculationMetrics {
   return {
     targetPasses: 0,
+    batchPasses: 0,
     draftedPasses: 0,
     draftedTokens: 0,
     acceptedTokens: 0,
@@ -51,6 +54,7 @@ export function acceptanceByDepth(m: SpeculationMetrics): number[] {
 
 export function addMetrics(into: SpeculationMetrics, from: SpeculationMetrics): void {
   into.targetPasses += from.targetPasses;
+  into.batchPasses += from.batchPasses;
   into.draftedPasses += from.draftedPasses;
   into.draftedTokens += from.draftedTokens;
   into.acceptedTokens += from.acceptedTokens;
@@ -75,6 +79,7 @@ export function recordPass(
   acceptedDepth: number,
 ): void {
   m.targetPasses++;
+  m.batchPasses++;
   if (draftedTokens > 0) m.draftedPasses++;
   m.draftedTokens += draftedTokens;
   m.acceptedTokens += acceptedDepth;

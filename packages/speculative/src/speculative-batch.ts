@@ -85,6 +85,7 @@ export class SpeculativeBatch {
   private readonly adaptive: Required<AdaptiveOptions> | undefined;
   private readonly switch: SpeculationSwitch | undefined;
   private nextId = 0;
+  private readonly wall = { batchPasses: 0, prefillMs: 0, draftMs: 0, verifyMs: 0, commitMs: 0 };
 
   constructor(
     readonly model: LanguageModel,
@@ -117,12 +118,15 @@ export class SpeculativeBatch {
     return this.sequences.size;
   }
 
-  /** Totals over every sequence that has taken part, finished or not. */
+  /**
+   * Totals over every sequence that has taken part, finished or not. Counts are summed over sequences; times
+   * are the batch's own wall time (a sequence's `metrics` hold the time of the rounds it took part in).
+   */
   get metrics(): SpeculationMetrics {
     const total = emptyMetrics();
     addMetrics(total, this.totals);
     for (const s of this.sequences.values()) addMetrics(total, s.metrics);
-    return total;
+    return { ...total, ...this.wall };
   }
 
   /** Adds a sequence; it is prefilled at the start of the next round. Returns its id. */
@@ -214,6 +218,7 @@ export class SpeculativeBatch {
       fresh.map((s) => ({ sequenceId: s.id, prompt: Int32Array.from(s.tokens) })),
     );
     const elapsed = performance.now() - started;
+    this.wall.prefillMs += elapsed;
     fresh.forEach((s, i) => {
       s.state = items[i].state;
       s.hidden = outputs[i].hidden;
@@ -324,6 +329,10 @@ export class SpeculativeBatch {
     }
     draftMs += performance.now() - observeStart;
 
+    this.wall.batchPasses++;
+    this.wall.draftMs += draftMs;
+    this.wall.verifyMs += verifyMs;
+    this.wall.commitMs += commitMs;
     let emitted = 0;
     active.forEach((s, i) => {
       const tree = trees[i];

@@ -1,3 +1,4 @@
+import type { LanguageModel } from '@densessm/models';
 import {
   CompositeDrafter,
   type Drafter,
@@ -65,7 +66,7 @@ export function prompts(count: number): Int32Array[] {
 }
 
 export async function collect(
-  model: ToyLanguageModel,
+  model: LanguageModel,
   inputs: readonly Int32Array[],
   options: GenerateOptions,
 ): Promise<{ tokens: number[][]; metrics: Awaited<ReturnType<typeof generate>['done']> }> {
