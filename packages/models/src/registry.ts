@@ -2,9 +2,10 @@ import type { Architecture } from './architecture.js';
 import { type BaseModelConfig, ConfigReader, type RawConfig } from './config.js';
 import { denseRetNetArchitecture } from './dense-retnet/architecture.js';
 import { ModelError } from './errors.js';
+import { mambaArchitecture } from './mamba/architecture.js';
 
 /** Every architecture the engine knows. Architectures add themselves here (one line each). */
-const ARCHITECTURES: readonly Architecture<BaseModelConfig>[] = [denseRetNetArchitecture];
+const ARCHITECTURES: readonly Architecture<BaseModelConfig>[] = [denseRetNetArchitecture, mambaArchitecture];
 
 /** `model_type` values accepted, for messages and docs. */
 export function supportedModelTypes(): string[] {
