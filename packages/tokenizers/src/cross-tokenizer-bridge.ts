@@ -95,7 +95,9 @@ export class CrossTokenizerBridge {
       if (this.ends[i] !== UNKNOWN_END && this.ends[i] <= changeStart) k0 = i + 1;
       else if (this.ends[i] !== UNKNOWN_END) break;
     }
-    const ws = Math.max(0, k0 - this.lookbehind);
+    let ws = Math.max(0, k0 - this.lookbehind);
+    // The window must start at a known character boundary (not inside a character split over tokens).
+    while (ws > 0 && this.ends[ws - 1] === UNKNOWN_END) ws--;
     const spliced = ws > 0 ? this.spliceWindow(text, ws, k0) : undefined;
     if (spliced) {
       this.tgt = spliced.ids;
@@ -143,7 +145,13 @@ export class CrossTokenizerBridge {
     this.stats.encodedChars += windowText.length;
     // Decode the window after a lead-in of already-known tokens, so start-of-text rules do not apply.
     let leadFrom = ws - 1;
-    while (leadFrom > 0 && this.target.decode(this.tgt.slice(leadFrom, ws)).length === 0) leadFrom--;
+    while (
+      leadFrom > 0 &&
+      (this.ends[leadFrom - 1] === UNKNOWN_END ||
+        this.target.decode(this.tgt.slice(leadFrom, ws)).length === 0)
+    ) {
+      leadFrom--;
+    }
     const lead = this.tgt.slice(leadFrom, ws);
     const rEnds = this.endsOfWindow(r, lead, winStart, text);
     if (!rEnds) return undefined;
