@@ -21,6 +21,7 @@ export {
 } from './onnx/portable.js';
 export type {
   LoadWeightsOptions,
+  OpenSafetensorsFile,
   ParseSafetensorsOptions,
   ReadFolderFile,
   SafetensorsDType,
@@ -29,19 +30,24 @@ export type {
   SafetensorsFile,
   SafetensorsIndex,
   SafetensorsInput,
+  SafetensorsSlot,
   ToTensorOptions,
 } from './safetensors.js';
 export {
   decodeSafetensors,
+  decodeSafetensorsHeaderJson,
   encodeSafetensors,
   loadSafetensorsWeights,
   parseSafetensors,
   parseSafetensorsHeader,
   parseSafetensorsIndex,
+  planSafetensors,
   SAFETENSORS_INDEX_FILE,
   SAFETENSORS_SINGLE_FILE,
   SafetensorsError,
   safetensorsEntryToTensor,
+  safetensorsHeaderLength,
+  safetensorsSlotData,
   tensorToFloat32,
 } from './safetensors.js';
 export type { DType, Tensor, TensorData } from './tensor.js';

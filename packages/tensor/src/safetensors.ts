@@ -105,35 +105,36 @@ function typedView(
   }
 }
 
-/** Reads the JSON header only (cheap: no tensor data is touched). Returns the header object and data start. */
-export function parseSafetensorsHeader(
-  bytes: Uint8Array,
-  source = '<buffer>',
-): { header: Record<string, unknown>; dataStart: number } {
-  if (bytes.length < 8) {
+/**
+ * Validates the 8-byte header length against the file size; returns N (the JSON header's byte length).
+ * `first8` may be shorter than 8 bytes when the file is.
+ */
+export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number, source = '<buffer>'): number {
+  if (fileLength < 8 || first8.length < 8) {
     throw new SafetensorsError(
       'SAFETENSORS_TRUNCATED',
-      `${source}: file is ${bytes.length} bytes, shorter than the 8-byte header length; the file is truncated or not safetensors`,
+      `${source}: file is ${fileLength} bytes, shorter than the 8-byte header length; the file is truncated or not safetensors`,
       source,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8) || n > BigInt(MAX_HEADER_BYTES)) {
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileLength - 8) || n > BigInt(MAX_HEADER_BYTES)) {
     throw new SafetensorsError(
       'SAFETENSORS_HEADER_OUT_OF_RANGE',
-      `${source}: header length ${n} runs past the end of the ${bytes.length}-byte file` +
+      `${source}: header length ${n} runs past the end of the ${fileLength}-byte file` +
         (n > BigInt(MAX_HEADER_BYTES) ? ` (or exceeds ${MAX_HEADER_BYTES})` : '') +
         '; the file is truncated or not safetensors',
       source,
     );
   }
-  const headerLength = Number(n);
+  return Number(n);
+}
+
+/** Decodes the JSON header bytes into an object. */
+export function decodeSafetensorsHeaderJson(json: Uint8Array, source = '<buffer>'): Record<string, unknown> {
   let header: unknown;
   try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
-    );
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     throw new SafetensorsError(
       'SAFETENSORS_BAD_HEADER',
@@ -144,17 +145,42 @@ export function parseSafetensorsHeader(
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SafetensorsError('SAFETENSORS_BAD_HEADER', `${source}: header JSON must be an object`, source);
   }
-  return { header: header as Record<string, unknown>, dataStart: 8 + headerLength };
+  return header as Record<string, unknown>;
 }
 
-/** Parses a whole safetensors file held in memory. */
-export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOptions = {}): SafetensorsFile {
-  const source = options.source ?? '<buffer>';
-  const { header, dataStart } = parseSafetensorsHeader(bytes, source);
-  const dataLength = bytes.length - dataStart;
-  const data = bytes.subarray(dataStart);
+/** Reads the JSON header only (cheap: no tensor data is touched). Returns the header object and data start. */
+export function parseSafetensorsHeader(
+  bytes: Uint8Array,
+  source = '<buffer>',
+): { header: Record<string, unknown>; dataStart: number } {
+  const headerLength = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, source);
+  return {
+    header: decodeSafetensorsHeaderJson(bytes.subarray(8, 8 + headerLength), source),
+    dataStart: 8 + headerLength,
+  };
+}
+
+/** Where one tensor lives in the data section (validated). */
+export interface SafetensorsSlot {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly dims: readonly number[];
+  /** Byte range within the data section (which starts right after the header). */
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Validates a parsed header against the data section's length: dtypes known, shapes well formed, offsets
+ * consistent with shapes and inside the data. Returns the metadata and the tensors in header order.
+ */
+export function planSafetensors(
+  header: Record<string, unknown>,
+  dataLength: number,
+  source = '<buffer>',
+): { metadata: Record<string, string>; slots: SafetensorsSlot[] } {
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, SafetensorsEntry>();
+  const slots: SafetensorsSlot[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (typeof raw !== 'object' || raw === null) {
@@ -204,8 +230,7 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
     const st = dtype as SafetensorsDType;
     const dims = shape as number[];
     const [begin, end] = offsets as [number, number];
-    const count = elementCount(dims);
-    const expected = count * ELEMENT_SIZE[st];
+    const expected = elementCount(dims) * ELEMENT_SIZE[st];
     if (end - begin !== expected) {
       fail(
         'SAFETENSORS_BAD_OFFSETS',
@@ -218,7 +243,33 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
         `data ends at byte ${end} of the data section but the file has only ${dataLength} data bytes; the file is truncated (re-download or re-save it)`,
       );
     }
-    tensors.set(name, { dtype: st, dims, data: typedView(st, data, begin, count, options.copy ?? false) });
+    slots.push({ name, dtype: st, dims, begin, end });
+  }
+  return { metadata, slots };
+}
+
+/** Views (or copies, when unaligned or asked) a slot's bytes as its typed array. `bytes` is the data section. */
+export function safetensorsSlotData(
+  slot: SafetensorsSlot,
+  bytes: Uint8Array,
+  copy = false,
+): SafetensorsEntry['data'] {
+  return typedView(slot.dtype, bytes, slot.begin, (slot.end - slot.begin) / ELEMENT_SIZE[slot.dtype], copy);
+}
+
+/** Parses a whole safetensors file held in memory. */
+export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOptions = {}): SafetensorsFile {
+  const source = options.source ?? '<buffer>';
+  const { header, dataStart } = parseSafetensorsHeader(bytes, source);
+  const data = bytes.subarray(dataStart);
+  const { metadata, slots } = planSafetensors(header, data.length, source);
+  const tensors = new Map<string, SafetensorsEntry>();
+  for (const slot of slots) {
+    tensors.set(slot.name, {
+      dtype: slot.dtype,
+      dims: slot.dims,
+      data: safetensorsSlotData(slot, data, options.copy ?? false),
+    });
   }
   return { metadata, tensors };
 }
@@ -320,9 +371,14 @@ export function parseSafetensorsIndex(
 /** Reads one file of a model folder by relative name; resolves `undefined` when it does not exist. */
 export type ReadFolderFile = (relativePath: string) => Promise<Uint8Array | undefined>;
 
+/** Opens one .safetensors file of a model folder already parsed (e.g. tensor by tensor from disk). */
+export type OpenSafetensorsFile = (relativePath: string) => Promise<SafetensorsFile | undefined>;
+
 export interface LoadWeightsOptions extends ToTensorOptions {
   /** Label of the folder for error messages (a path or URL). */
   source?: string;
+  /** Opens .safetensors files instead of `read` + `parseSafetensors` when given. */
+  openSafetensors?: OpenSafetensorsFile;
 }
 
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
@@ -339,9 +395,14 @@ export async function loadSafetensorsWeights(
 ): Promise<Map<string, Tensor>> {
   const folder = options.source ?? '<folder>';
   const join = (f: string) => (folder.endsWith('/') ? folder + f : `${folder}/${f}`);
+  const open = async (name: string): Promise<SafetensorsFile | undefined> => {
+    if (options.openSafetensors) return options.openSafetensors(name);
+    const bytes = await read(name);
+    return bytes === undefined ? undefined : parseSafetensors(bytes, { source: join(name) });
+  };
   const indexBytes = await read(SAFETENSORS_INDEX_FILE);
   if (indexBytes === undefined) {
-    const single = await read(SAFETENSORS_SINGLE_FILE);
+    const single = await open(SAFETENSORS_SINGLE_FILE);
     if (single === undefined) {
       throw new SafetensorsError(
         'SAFETENSORS_NOT_FOUND',
@@ -349,7 +410,9 @@ export async function loadSafetensorsWeights(
         folder,
       );
     }
-    return decodeSafetensors(single, { ...options, source: join(SAFETENSORS_SINGLE_FILE) });
+    const out = new Map<string, Tensor>();
+    for (const [name, entry] of single.tensors) out.set(name, safetensorsEntryToTensor(entry, options));
+    return out;
   }
   const indexSource = join(SAFETENSORS_INDEX_FILE);
   const index = parseSafetensorsIndex(new TextDecoder().decode(indexBytes), indexSource);
@@ -362,8 +425,8 @@ export async function loadSafetensorsWeights(
   const out = new Map<string, Tensor>();
   for (const [shard, names] of byShard) {
     const shardSource = join(shard);
-    const bytes = await read(shard);
-    if (bytes === undefined) {
+    const file = await open(shard);
+    if (file === undefined) {
       throw new SafetensorsError(
         'SAFETENSORS_MISSING_SHARD',
         `${shardSource}: shard listed in ${SAFETENSORS_INDEX_FILE} (for ${names.length} tensors, e.g. '${names[0]}') does not exist; download every shard`,
@@ -371,7 +434,6 @@ export async function loadSafetensorsWeights(
         names[0],
       );
     }
-    const file = parseSafetensors(bytes, { source: shardSource });
     for (const name of names) {
       const entry = file.tensors.get(name);
       if (!entry) {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,12 @@ import {
   tensorOf,
   tensorToFloat32,
 } from '../src/index.js';
-import { readSafetensorsFile, readSafetensorsFolder, writeSafetensorsFile } from '../src/node.js';
+import {
+  readSafetensorsEntries,
+  readSafetensorsFile,
+  readSafetensorsFolder,
+  writeSafetensorsFile,
+} from '../src/node.js';
 
 /** Hand-builds a safetensors file from a header object and a data section. */
 function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerLength?: number): Uint8Array {
@@ -260,6 +265,35 @@ describe('safetensors folders (node)', () => {
     expect(m.get('b')).toEqual({ dtype: 'float32', dims: [1], data: new Float32Array([2.5]) });
     const keep = await readSafetensorsFolder(d);
     expect(keep.get('h')?.dtype).toBe('float16');
+  });
+
+  it('reads from disk tensor by tensor, each tensor in its own buffer', async () => {
+    const path = join(dir, 'own', 'model.safetensors');
+    await writeSafetensorsFile(path, { a: float32([3], [1, 2, 3]), b: int32([2], [7, 8]) }, { k: 'v' });
+    const file = await readSafetensorsEntries(path);
+    expect(file.metadata).toEqual({ k: 'v' });
+    const a = file.tensors.get('a')!;
+    expect(Array.from(a.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(a.data.buffer.byteLength).toBe(12);
+    expect(file.tensors.get('b')!.data.buffer).not.toBe(a.data.buffer);
+  });
+
+  it('reports truncated and tiny files on disk with the path', async () => {
+    const full = encodeSafetensors({ a: float32([4], [1, 2, 3, 4]) });
+    const cut = join(dir, 'cut.safetensors');
+    await writeFile(cut, full.subarray(0, full.length - 1));
+    await expectRejectCode(readSafetensorsFile(cut), 'SAFETENSORS_TRUNCATED', cut, "'a'");
+    const tiny = join(dir, 'tiny.safetensors');
+    await writeFile(tiny, new Uint8Array(3));
+    await expectRejectCode(readSafetensorsFile(tiny), 'SAFETENSORS_TRUNCATED', tiny, '3 bytes');
+    const d = join(dir, 'cut-shard');
+    await mkdir(d, { recursive: true });
+    await writeFile(
+      join(d, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { a: 's.safetensors' } }),
+    );
+    await writeFile(join(d, 's.safetensors'), full.subarray(0, full.length - 1));
+    await expectRejectCode(readSafetensorsFolder(d), 'SAFETENSORS_TRUNCATED', join(d, 's.safetensors'));
   });
 
   it('names the missing shard', async () => {
