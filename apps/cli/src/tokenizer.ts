@@ -1,13 +1,24 @@
-import { UnavailableError } from './errors.js';
+import { join } from 'node:path';
+import type { ChatTemplate, Tokenizer } from '@densessm/tokenizers';
+import { ModelFolderError } from './errors.js';
+import type { Terminal } from './terminal.js';
 
-/** What the CLI needs from a model's tokenizer (`@densessm/tokenizers` provides it). */
+/** What the CLI uses of a model's tokenizer; everything is `@densessm/tokenizers`'. */
 export interface CliTokenizer {
+  /** Text -> ids, with the special tokens the model expects around a plain prompt (e.g. BOS). */
   encode(text: string): number[];
+  /** Ids -> text for display: special tokens (EOS, chat markers) left out. */
   decode(ids: readonly number[]): string;
-  /** Tokens that end a generation (from the tokenizer / generation config). */
+  /** Tokens that end a generation (tokenizer_config.json / generation_config.json). */
   readonly eosTokenIds: readonly number[];
-  /** Renders a conversation with the model's chat template, ready to encode. */
-  applyChatTemplate?(messages: readonly ChatMessage[]): string;
+  /** A conversation rendered with the model's chat template and encoded, ready to generate the next reply. */
+  encodeChat(messages: readonly ChatMessage[]): number[];
+  /** False when the model ships no chat template and the plain "User:/Assistant:" one is used. */
+  readonly hasOwnChatTemplate: boolean;
+  /** Which file the tokenizer came from. */
+  readonly source: string;
+  /** One more than the largest id the tokenizer knows. */
+  readonly vocabSize: number;
 }
 
 export interface ChatMessage {
@@ -15,18 +26,46 @@ export interface ChatMessage {
   readonly content: string;
 }
 
-/** Loads the tokenizer of a model folder through `@densessm/tokenizers`. */
-export async function loadTokenizer(folder: string): Promise<CliTokenizer> {
-  const specifier = '@densessm/tokenizers/node';
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(specifier)) as Record<string, unknown>;
-  } catch {
-    throw new UnavailableError(
-      `@densessm/tokenizers is not built; run 'pnpm build' at the repository root (model ${folder})`,
+function adapt(tokenizer: Tokenizer, chatTemplate: ChatTemplate, source: string): CliTokenizer {
+  return {
+    encode: (text) => tokenizer.encode(text),
+    decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
+    eosTokenIds: tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId],
+    // The template writes BOS and the turn markers itself, so nothing is added around the rendered text
+    // (as Hugging Face's apply_chat_template(tokenize=True) does).
+    encodeChat: (messages) =>
+      tokenizer.encode(chatTemplate.render(messages.map((m) => ({ ...m }))), { addSpecialTokens: false }),
+    hasOwnChatTemplate: !chatTemplate.isDefault,
+    source,
+    vocabSize: tokenizer.vocabSize,
+  };
+}
+
+/**
+ * Loads the tokenizer (and chat template) of a model folder and checks it fits the model: a tokenizer that can
+ * produce ids the model does not have is the wrong tokenizer (exit 3).
+ */
+export async function loadTokenizer(
+  folder: string,
+  model: { vocabSize: number },
+  terminal: Terminal,
+): Promise<CliTokenizer> {
+  const { loadTokenizerFromDirectory } = await import('@densessm/tokenizers/node');
+  const loaded = await loadTokenizerFromDirectory(folder);
+  const tokenizer = adapt(loaded.tokenizer, loaded.chatTemplate, loaded.source);
+  if (tokenizer.vocabSize > model.vocabSize) {
+    throw new ModelFolderError(
+      'INVALID_MODEL',
+      `${join(folder, loaded.source)} has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}; the folder holds the wrong tokenizer`,
     );
   }
-  throw new UnavailableError(
-    `@densessm/tokenizers has no folder loader yet (exports: ${Object.keys(module).join(', ')})`,
-  );
+  if (tokenizer.vocabSize < model.vocabSize) {
+    terminal.info(
+      terminal.paintErr(
+        'dim',
+        `note: the model's vocabulary (${model.vocabSize}) is padded beyond the tokenizer's (${tokenizer.vocabSize})`,
+      ),
+    );
+  }
+  return tokenizer;
 }

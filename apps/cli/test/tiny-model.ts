@@ -1,14 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resolveConfig } from '@densessm/models';
-import { float32 } from '@densessm/tensor';
-import { writeSafetensorsFile } from '@densessm/tensor/node';
+// The models package's own checkpoint writer: random weights for every tensor its architecture expects.
+import { randomCheckpoint } from '@densessm/models/testing';
 
-/** A small dense_retnet config: fast to load and run, but with every kind of tensor (dense fusion on). */
+/** A small dense_retnet: fast to load and run, with every kind of tensor (dense k/v fusion on). */
 export const TINY_CONFIG = {
   model_type: 'dense_retnet',
-  vocab_size: 300,
+  vocab_size: 260,
   hidden_size: 32,
   query_key_dim: 16,
   num_attention_heads: 2,
@@ -19,39 +17,76 @@ export const TINY_CONFIG = {
   tie_word_embeddings: false,
 };
 
-/** Deterministic uniform values in [-scale, scale] (mulberry32). */
-function randomValues(count: number, seed: number, scale: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+export const SPECIAL_TOKENS = ['<|endoftext|>', '<|system|>', '<|user|>', '<|assistant|>'] as const;
+
+/** GPT-2's reversible byte -> printable character table, which byte-level BPE vocabularies are written in. */
+function byteToUnicode(): string[] {
+  const printable: number[] = [];
+  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
+  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
+  const table = new Array<string>(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    table[b] = String.fromCodePoint(printable.includes(b) ? b : 256 + extra++);
   }
-  return out;
+  return table;
 }
 
 /**
- * Writes a random-weight model folder (config.json + model.safetensors) with every tensor the models package
- * says the config needs. Returns the folder.
+ * A Hugging Face tokenizer.json for a byte-level BPE with no merges (one token per byte, ids 0..255) plus the
+ * special tokens above (ids 256..), and a tokenizer_config.json with EOS and a chat template: the standard
+ * files a real checkpoint ships, small enough for a test.
  */
-export async function writeTinyModel(
-  config: Record<string, unknown> = TINY_CONFIG,
-  seed = 1,
-): Promise<string> {
-  const folder = mkdtempSync(join(tmpdir(), 'densessm-cli-model-'));
-  const { architecture, config: parsed } = resolveConfig(config, 'tiny/config.json');
-  const tensors = new Map<string, ReturnType<typeof float32>>();
-  architecture.weightSpecs(parsed).forEach((spec, i) => {
-    const count = spec.shape.reduce((a, b) => a * b, 1);
-    const isNorm = spec.shape.length === 1;
-    const values = isNorm ? new Float32Array(count).fill(1) : randomValues(count, seed * 1000 + i, 0.5);
-    tensors.set(spec.name, float32(spec.shape, values));
+export async function writeByteTokenizer(folder: string): Promise<void> {
+  const vocab: Record<string, number> = {};
+  byteToUnicode().forEach((ch, id) => {
+    vocab[ch] = id;
   });
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'config.json'), JSON.stringify(config, null, 2));
-  await writeSafetensorsFile(join(folder, 'model.safetensors'), tensors);
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIAL_TOKENS.map((content, i) => ({
+      id: 256 + i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: null,
+    decoder: byteLevel,
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: [],
+    },
+  };
+  const config = {
+    eos_token: '<|endoftext|>',
+    chat_template:
+      "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] + '\\n' }}{% endfor %}" +
+      "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}",
+  };
+  await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(tokenizer));
+  await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
+}
+
+/** A complete tiny model folder: random weights (models' writer) and a byte-level tokenizer with a chat template. */
+export async function writeTinyModel(seed = 7): Promise<string> {
+  const folder = await randomCheckpoint(TINY_CONFIG, seed);
+  await writeByteTokenizer(folder);
   return folder;
 }

@@ -90,42 +90,23 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Adds metrics field by field (counters and per-depth arrays), whatever fields the library reports. */
 function sumMetrics(all: readonly SpeculationMetrics[]): SpeculationMetrics {
-  const total: SpeculationMetrics = {
-    targetPasses: 0,
-    draftedPasses: 0,
-    draftedTokens: 0,
-    acceptedTokens: 0,
-    emittedTokens: 0,
-    proposedAtDepth: [],
-    acceptedAtDepth: [],
-    prefillMs: 0,
-    draftMs: 0,
-    verifyMs: 0,
-    commitMs: 0,
-  };
+  const total: Record<string, number | number[]> = {};
   for (const m of all) {
-    for (const key of [
-      'targetPasses',
-      'draftedPasses',
-      'draftedTokens',
-      'acceptedTokens',
-      'emittedTokens',
-      'prefillMs',
-      'draftMs',
-      'verifyMs',
-      'commitMs',
-    ] as const) {
-      total[key] += m[key];
+    for (const [key, value] of Object.entries(m) as [string, number | number[]][]) {
+      if (typeof value === 'number') {
+        total[key] = ((total[key] as number | undefined) ?? 0) + value;
+      } else {
+        const into = ((total[key] as number[] | undefined) ?? []).slice();
+        value.forEach((n, d) => {
+          into[d] = (into[d] ?? 0) + n;
+        });
+        total[key] = into;
+      }
     }
-    m.proposedAtDepth.forEach((n, d) => {
-      total.proposedAtDepth[d] = (total.proposedAtDepth[d] ?? 0) + n;
-    });
-    m.acceptedAtDepth.forEach((n, d) => {
-      total.acceptedAtDepth[d] = (total.acceptedAtDepth[d] ?? 0) + n;
-    });
   }
-  return total;
+  return total as unknown as SpeculationMetrics;
 }
 
 interface RunOutcome {
@@ -156,11 +137,8 @@ async function runSet(
       signal,
     });
     const results = await Promise.all(sequences.map((s) => s.result));
-    await done;
-    for (const r of results) {
-      tokens.push(r.tokens);
-      metrics.push(r.metrics);
-    }
+    metrics.push(await done);
+    for (const r of results) tokens.push(r.tokens);
   }
   const seconds = (performance.now() - started) / 1000;
   return {
@@ -261,7 +239,7 @@ export async function runBench(options: BenchCommandOptions): Promise<void> {
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder);
+  const tokenizer = await loadTokenizer(folder, target.model, terminal);
   const interrupt = onInterrupt();
   const rows: BenchRow[] = [];
   const totalRuns =

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { generate } from '@densessm/speculative';
 import { prepareDrafter } from '../drafters.js';
-import { InterruptedError, UnavailableError } from '../errors.js';
+import { InterruptedError } from '../errors.js';
 import { speculativeStats, toSequenceOptions } from '../generation.js';
 import { resolveModelFolder } from '../model-location.js';
 import {
@@ -35,13 +35,10 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
   const paintOut = painter(process.stdout);
 
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder);
-  if (tokenizer.applyChatTemplate === undefined) {
-    throw new UnavailableError(
-      `the tokenizer of ${folder} has no chat template; use 'densessm generate' instead`,
-    );
+  const tokenizer = await loadTokenizer(folder, target.model, terminal);
+  if (!tokenizer.hasOwnChatTemplate) {
+    terminal.warn(`${folder} ships no chat template; using plain "User:/Assistant:" turns`);
   }
-  const render = tokenizer.applyChatTemplate.bind(tokenizer);
   const prepared = await prepareDrafter(drafterChoice, {
     target: target.model,
     modelFolder: folder,
@@ -97,7 +94,7 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
       }
       turn++;
       history.push({ role: 'user', content: line });
-      const promptIds = tokenizer.encode(render(history));
+      const promptIds = tokenizer.encodeChat(history);
       replying = new AbortController();
       const clock = new GenerationClock();
       const { sequences, done } = generate(target.model, [promptIds], {

@@ -26,7 +26,7 @@ export async function runEval(file: string, options: EvalCommandOptions): Promis
   const target = await loadTarget(folder, options, terminal);
   const interrupt = onInterrupt();
   try {
-    const tokenizer = await loadTokenizer(folder);
+    const tokenizer = await loadTokenizer(folder, target.model, terminal);
     let tokens = Int32Array.from(tokenizer.encode(text));
     if (options.limit !== undefined && tokens.length > options.limit)
       tokens = tokens.subarray(0, options.limit);

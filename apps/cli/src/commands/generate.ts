@@ -33,7 +33,7 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder);
+  const tokenizer = await loadTokenizer(folder, target.model, terminal);
   const prepared = await prepareDrafter(drafterChoice, {
     target: target.model,
     modelFolder: folder,
