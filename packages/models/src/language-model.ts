@@ -77,6 +77,11 @@ export interface LanguageModel {
     items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
   ): Promise<void>;
   dispose(): Promise<void>;
+  /**
+   * The LM head as `[vocabSize, hiddenSize]` row-major fp32 (the embedding when tied), for drafters that reuse
+   * it (Medusa/Hydra heads). Optional: models without a plain linear head leave it out. Treat as read-only.
+   */
+  lmHeadWeights?(): Float32Array;
 }
 
 export interface LoadModelOptions {

@@ -9,7 +9,7 @@ import {
   referenceFromCheckpoint,
   sampleToken,
 } from '../src/index.js';
-import { randomCheckpoint } from './helpers/checkpoint.js';
+import { randomCheckpoint } from '../src/testing.js';
 import { tinyRetNetConfig } from './helpers/configs.js';
 import { conformanceSuite, feedAll } from './helpers/conformance.js';
 

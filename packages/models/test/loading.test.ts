@@ -14,7 +14,7 @@ import {
   referenceFromCheckpoint,
   supportedModelTypes,
 } from '../src/index.js';
-import { randomCheckpoint, randomWeights, writeCheckpoint } from './helpers/checkpoint.js';
+import { randomCheckpoint, randomWeights, writeCheckpoint } from '../src/testing.js';
 import { tinyRetNetConfig } from './helpers/configs.js';
 import { feedAll, maxAbsDiff, randomTokens } from './helpers/conformance.js';
 
@@ -225,5 +225,20 @@ describe('LanguageModel input checks', () => {
     expect(maxAbsDiff(overridden.logits, plain.logits)).toBeLessThanOrEqual(1e-6);
     const [other] = await model.verify([{ state, tree: { tokens: Int32Array.of(4, 43, 6), parents } }]);
     expect(maxAbsDiff(other.logits, plain.logits)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('lmHeadWeights', () => {
+  it('is lm_head [V, d] when present, the embedding when tied', async () => {
+    const config = tinyRetNetConfig(0, 1);
+    const tensors = randomWeights(config, 12);
+    const untied = await loadModel(await writeCheckpoint(config, tensors), { backend });
+    expect(untied.lmHeadWeights?.()).toEqual(tensors.get('lm_head.weight')!.data);
+    tensors.delete('lm_head.weight');
+    const tied = await loadModel(await writeCheckpoint({ ...config, tie_word_embeddings: true }, tensors), {
+      backend,
+    });
+    expect(tied.lmHeadWeights?.()).toEqual(tensors.get('model.embed_tokens.weight')!.data);
+    await Promise.all([untied.dispose(), tied.dispose()]);
   });
 });

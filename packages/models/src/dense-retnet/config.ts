@@ -112,3 +112,8 @@ export function denseRetNetWeightSpecs(config: DenseRetNetConfig): WeightSpec[] 
   );
   return specs;
 }
+
+/** Name of layer l's state tensor `[H, dv, dk]` (S^T per head) in `PackedState.tensors` and the reference's. */
+export function kvName(l: number): string {
+  return `kv.${l}`;
+}

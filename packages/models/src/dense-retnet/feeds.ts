@@ -1,6 +1,6 @@
 import { int64, type Tensor, tensorOf } from '@densessm/tensor';
 import type { PackedState } from '../state.js';
-import type { RetNetDims } from './config.js';
+import { kvName, type RetNetDims } from './config.js';
 import { retentionCount, writeRotary } from './rotary.js';
 
 /** The nodes one sequence contributes to a forward pass (a prompt chunk, a step token, or a token tree). */
@@ -42,21 +42,23 @@ export function forwardFeeds(
   const { d, H, dk, dv, L } = ctx.dims;
   const B = seqs.length;
   const N = seqs.reduce((n, s) => n + s.tokens.length, 0);
-  const stateSize = L * H * dv * dk;
+  const layerSize = H * dv * dk;
 
   const hidden = new Float32Array(N * d);
   const cos = new Float32Array(N * dk);
   const sin = new Float32Array(N * dk);
   const mask = new Float32Array(H * N * N);
   const stateRead = new Float32Array(B * H * N);
-  const kv = B === 1 ? seqs[0].state.tensors.kv : new Float32Array(B * stateSize);
+  const kv = Array.from({ length: L }, (_, l) =>
+    B === 1 ? seqs[0].state.tensors[kvName(l)] : new Float32Array(B * layerSize),
+  );
   const foldW = fold ? new Float32Array(B * H * N) : null;
   const foldDecay = fold ? new Float32Array(B * H) : null;
 
   let offset = 0;
   seqs.forEach((s, b) => {
     const n = s.tokens.length;
-    if (B > 1) kv.set(s.state.tensors.kv, b * stateSize);
+    if (B > 1) for (let l = 0; l < L; l++) kv[l].set(s.state.tensors[kvName(l)], b * layerSize);
     for (let i = 0; i < n; i++)
       hidden.set(ctx.embed.subarray(s.tokens[i] * d, (s.tokens[i] + 1) * d), (offset + i) * d);
     if (s.embeddingOverrides) {
@@ -88,9 +90,11 @@ export function forwardFeeds(
     rot_sin: tensorOf('float32', [N, 1, dk], sin),
     decay_mask: tensorOf('float32', [H, N, N], mask),
     state_read: tensorOf('float32', [B, H, 1, N], stateRead),
-    kv_in: tensorOf('float32', [B, L, H, dv, dk], kv),
     logit_rows: int64([logitRows.length], logitRows),
   };
+  kv.forEach((data, l) => {
+    feeds[`kv_in.${l}`] = tensorOf('float32', [B, H, dv, dk], data);
+  });
   if (foldW && foldDecay) {
     feeds.fold_w = tensorOf('float32', [B, H, N, 1], foldW);
     feeds.fold_decay = tensorOf('float32', [B, H, 1, 1], foldDecay);

@@ -1,4 +1,4 @@
-import { float32, GraphBuilder, type Tensor, type Value } from '@densessm/tensor';
+import { float32, GraphBuilder, type Tensor, tensorOf, type Value } from '@densessm/tensor';
 import {
   concat,
   constF32,
@@ -14,6 +14,7 @@ import {
   unsqueeze,
 } from '../graph/ops.js';
 import { WeightBinder, type WeightPlacement } from '../graph/weight-binder.js';
+import type { BuiltGraph } from '../graph-model.js';
 import type { ModelWeights } from '../weights.js';
 import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
 
@@ -32,12 +33,12 @@ import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
  *   rot_cos, rot_sin [N, 1, dk] rotary tables at each node's absolute position
  *   decay_mask [H, N, N]        [h, j, i] = gamma_h^(t_i - t_j) / sqrt(c_h(n_i)) if j is an ancestor-or-self of i
  *   state_read [B, H, 1, N]     [b, h, 0, i] = gamma_h^(t_i + 1) / sqrt(c_h(n_i)) if node i belongs to sequence b
- *   kv_in [B, L, H, dv, dk]     committed states S^T
+ *   kv_in.{l} [B, H, dv, dk]    committed states S^T of layer l (one input per layer: no in-graph slicing)
  *   logit_rows int64 [R]        nodes whose logits (and final hidden) are returned
  *   advance only: fold_w [B, H, N, 1] = gamma_h^(len_b - 1 - t_j) for node j of sequence b, fold_decay [B, H, 1, 1]
  *                 = gamma_h^len_b (S' = gamma^k S + sum_j gamma^(k-1-t_j) k'_j^T v_j, SPEC.md commit)
  * Outputs: logits [R, V], hidden [R, d]; verify: delta_k [L, H, N, dk], delta_v [L, H, N, dv];
- *          advance: kv_out [B, L, H, dv, dk].
+ *          advance: kv_out.{l} [B, H, dv, dk] per layer.
  */
 export type ForwardMode = 'verify' | 'advance';
 
@@ -122,21 +123,18 @@ export class RetNetGraphWeights {
     return this.memo(`out${l}`, () => transposed(this.raw(`model.layers.${l}.self_attn.to_out.0.weight`)));
   }
 
-  /** lm_head^T [d, V]; the embedding when tied or when the checkpoint has no lm_head (SPEC.md). */
-  lmHead(): Tensor<'float32'> {
-    return this.memo('lm_head', () => {
-      const tied = this.config.tieWordEmbeddings || !this.weights.has('lm_head.weight');
-      return transposed(this.raw(tied ? 'model.embed_tokens.weight' : 'lm_head.weight'));
-    });
+  /** lm_head [V, d] as stored; the embedding when tied or when the checkpoint has no lm_head (SPEC.md). */
+  lmHeadRows(): Float32Array {
+    const tied = this.config.tieWordEmbeddings || !this.weights.has('lm_head.weight');
+    return this.raw(tied ? 'model.embed_tokens.weight' : 'lm_head.weight').data;
   }
-}
 
-export interface BuiltGraph {
-  readonly bytes: Uint8Array;
-  /** Op types used (checked against PORTABLE_OPS in tests). */
-  readonly ops: ReadonlySet<string>;
-  /** Weight feeds to add to every run (empty when weights are initializers). */
-  readonly weightFeeds: Readonly<Record<string, Tensor>>;
+  /** lm_head^T [d, V] for the graph. */
+  lmHead(): Tensor<'float32'> {
+    return this.memo('lm_head', () =>
+      transposed(tensorOf('float32', [this.config.vocabSize, this.config.hiddenSize], this.lmHeadRows())),
+    );
+  }
 }
 
 export function buildForwardGraph(
@@ -155,7 +153,6 @@ export function buildForwardGraph(
   const sin = g.input('rot_sin', 'float32', ['nodes', 1, dk]);
   const decayMask = g.input('decay_mask', 'float32', [H, 'nodes', 'nodes']);
   const stateRead = g.input('state_read', 'float32', ['batch', H, 1, 'nodes']);
-  const kvIn = g.input('kv_in', 'float32', ['batch', L, H, dv, dk]);
   const logitRows = g.input('logit_rows', 'int64', ['rows']);
   const foldW = mode === 'advance' ? g.input('fold_w', 'float32', ['batch', H, 'nodes', 1]) : null;
   const foldDecay = mode === 'advance' ? g.input('fold_decay', 'float32', ['batch', H, 1, 1]) : null;
@@ -206,7 +203,7 @@ export function buildForwardGraph(
 
     // o^T [H, dv, N] = v^T (k' q'^T * mask) + sum_b state_read[b] * (S_b^T q'^T).
     const scores = g.op('Mul', [g.op('MatMul', [kr, qrT]), decayMask]); // [H, N_j, N_i]
-    const kvLayer = pick(g, kvIn, l, 1); // [B, H, dv, dk]
+    const kvLayer = g.input(`kv_in.${l}`, 'float32', ['batch', H, dv, dk]);
     const fromState = reduceSum(g, g.op('Mul', [g.op('MatMul', [kvLayer, qrT]), stateRead]), [0], false);
     const oT = g.op('Add', [g.op('MatMul', [vT, scores]), fromState]);
     const o = transpose(g, oT, [2, 0, 1]); // [N, H, dv]
@@ -220,7 +217,7 @@ export function buildForwardGraph(
     } else {
       // S'^T = gamma^len S^T + v^T (w * k'), per sequence b (fold_w is zero off b's nodes).
       const folded = g.op('MatMul', [vT, g.op('Mul', [foldW!, kr])]); // [B, H, dv, dk]
-      kvOut.push(unsqueeze(g, g.op('Add', [g.op('Mul', [kvLayer, foldDecay!]), folded]), [1]));
+      kvOut.push(g.op('Add', [g.op('Mul', [kvLayer, foldDecay!]), folded]));
     }
   }
 
@@ -236,25 +233,30 @@ export function buildForwardGraph(
     g.output(concat(g, deltaK, 0), 'delta_k', 'float32', [L, H, 'nodes', dk]);
     g.output(concat(g, deltaV, 0), 'delta_v', 'float32', [L, H, 'nodes', dv]);
   } else {
-    g.output(concat(g, kvOut, 1), 'kv_out', 'float32', ['batch', L, H, dv, dk]);
+    kvOut.forEach((kv, l) => {
+      g.output(kv, `kv_out.${l}`, 'float32', ['batch', H, dv, dk]);
+    });
   }
   return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: w.feeds };
 }
 
 /**
  * Commit of one sequence's accepted path (SPEC.md): S'^T = gamma^k S^T + sum_j gamma^(k-1-d_j) v_j k'_j^T.
- * Inputs: kv_in [L, H, dv, dk], path_k [L, H, P, dk], path_v [L, H, P, dv], fold_w [H, P, 1], fold_decay [H, 1, 1].
- * Output: kv_out [L, H, dv, dk]. No weights; memory-bound on the state.
+ * Inputs: kv_in.{l} [H, dv, dk], path_k [L, H, P, dk], path_v [L, H, P, dv], fold_w [H, P, 1], fold_decay [H, 1, 1].
+ * Outputs: kv_out.{l} [H, dv, dk]. No weights; memory-bound on the state.
  */
 export function buildCommitGraph(config: DenseRetNetConfig): BuiltGraph {
   const { H, dk, dv, L } = retnetDims(config);
   const g = new GraphBuilder('dense_retnet_commit');
-  const kvIn = g.input('kv_in', 'float32', [L, H, dv, dk]);
   const pathK = g.input('path_k', 'float32', [L, H, 'path', dk]);
   const pathV = g.input('path_v', 'float32', [L, H, 'path', dv]);
   const foldW = g.input('fold_w', 'float32', [H, 'path', 1]);
   const foldDecay = g.input('fold_decay', 'float32', [H, 1, 1]);
-  const folded = g.op('MatMul', [transpose(g, pathV, [0, 1, 3, 2]), g.op('Mul', [pathK, foldW])]);
-  g.output(g.op('Add', [g.op('Mul', [kvIn, foldDecay]), folded]), 'kv_out', 'float32', [L, H, dv, dk]);
+  const folded = g.op('MatMul', [transpose(g, pathV, [0, 1, 3, 2]), g.op('Mul', [pathK, foldW])]); // [L, H, dv, dk]
+  for (let l = 0; l < L; l++) {
+    const kvIn = g.input(`kv_in.${l}`, 'float32', [H, dv, dk]);
+    const next = g.op('Add', [g.op('Mul', [kvIn, foldDecay]), pick(g, folded, l, 0)]);
+    g.output(next, `kv_out.${l}`, 'float32', [H, dv, dk]);
+  }
   return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: {} };
 }

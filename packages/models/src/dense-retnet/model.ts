@@ -1,38 +1,22 @@
 import { type Tensor, tensorOf } from '@densessm/tensor';
 import type { RuntimeOptions } from '../architecture.js';
-import { ModelError } from '../errors.js';
-import type { WeightPlacement } from '../graph/weight-binder.js';
+import { type BuiltGraph, type DeltaStamp, GraphModel } from '../graph-model.js';
 import type {
   ForwardOutput,
-  LanguageModel,
   OutputOptions,
   SequenceState,
   TokenTree,
   VerifyOutput,
 } from '../language-model.js';
-import { SessionCache } from '../session-cache.js';
-import { ownState, PackedState } from '../state.js';
-import { checkPath, checkTokens, treeDepths } from '../tree.js';
+import { PackedState } from '../state.js';
 import type { ModelWeights } from '../weights.js';
-import { type DenseRetNetConfig, retnetDims } from './config.js';
+import { type DenseRetNetConfig, kvName, retnetDims } from './config.js';
 import { chain, type FeedContext, forwardFeeds, type SequenceNodes } from './feeds.js';
-import {
-  type BuiltGraph,
-  buildCommitGraph,
-  buildForwardGraph,
-  type ForwardMode,
-  RetNetGraphWeights,
-} from './graphs.js';
+import { buildCommitGraph, buildForwardGraph, type ForwardMode, RetNetGraphWeights } from './graphs.js';
 import { headDecays, rotaryThetas } from './rotary.js';
 
 /** What `verify` leaves for `commit`: the batch's per-node k'/v and where this sequence's nodes sit in it. */
-interface RetNetDeltas {
-  readonly model: DenseRetNetModel;
-  readonly state: PackedState;
-  /** The state's kv and position when verified; commit refuses a state that moved since. */
-  readonly kv: Float32Array;
-  readonly position: number;
-  readonly parents: Int32Array;
+interface RetNetDeltas extends DeltaStamp {
   /** delta_k [L, H, total, dk] and delta_v [L, H, total, dv] of the whole verified batch. */
   readonly k: Float32Array;
   readonly v: Float32Array;
@@ -40,24 +24,19 @@ interface RetNetDeltas {
   readonly offset: number;
 }
 
-const DEFAULT_PREFILL_CHUNK = 64;
-
 /** `dense_retnet` on ONNX graphs: the LanguageModel contract (language-model.ts) over `graphs.ts`. */
-export class DenseRetNetModel implements LanguageModel {
+export class DenseRetNetModel extends GraphModel {
   readonly modelType = 'dense_retnet';
   private readonly dims;
   private readonly feedContext: FeedContext;
   private readonly graphWeights: RetNetGraphWeights;
-  private readonly sessions: SessionCache;
-  private readonly built = new Map<string, BuiltGraph>();
-  private readonly placement: WeightPlacement;
-  private readonly prefillChunk: number;
 
   constructor(
     readonly config: DenseRetNetConfig,
     weights: ModelWeights,
     options: RuntimeOptions,
   ) {
+    super(options);
     this.dims = retnetDims(config);
     this.graphWeights = new RetNetGraphWeights(config, weights);
     this.feedContext = {
@@ -66,18 +45,6 @@ export class DenseRetNetModel implements LanguageModel {
       thetas: rotaryThetas(this.dims.dk),
       embed: weights.get('model.embed_tokens.weight').data,
     };
-    this.placement = options.weights ?? 'initializers';
-    this.prefillChunk = options.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
-    if (!Number.isInteger(this.prefillChunk) || this.prefillChunk < 1) {
-      throw new ModelError(
-        'INVALID_INPUT',
-        `prefillChunk must be a positive integer, got ${this.prefillChunk}`,
-      );
-    }
-    this.sessions = new SessionCache(
-      options.backend,
-      options.threads === undefined ? {} : { threads: options.threads },
-    );
   }
 
   get vocabSize(): number {
@@ -88,38 +55,28 @@ export class DenseRetNetModel implements LanguageModel {
     return this.dims.d;
   }
 
-  /** Bytes of one sequence's state: kv [L, H, dv, dk] fp32 (the count c is a function of the position). */
-  get stateByteSize(): number {
-    const { L, H, dv, dk } = this.dims;
-    return L * H * dv * dk * 4;
+  /** `[vocabSize, hiddenSize]` row-major: lm_head, or the embedding when tied. */
+  lmHeadWeights(): Float32Array {
+    return this.graphWeights.lmHeadRows();
   }
 
   newState(): PackedState {
-    return new PackedState(this, { kv: new Float32Array(this.stateByteSize / 4) });
+    const { H, dv, dk } = this.dims;
+    return new PackedState(
+      this,
+      this.layerTensors(() => new Float32Array(H * dv * dk)),
+    );
   }
 
-  private graph(key: string, build: () => BuiltGraph): BuiltGraph {
-    let g = this.built.get(key);
-    if (!g) {
-      g = build();
-      this.built.set(key, g);
-    }
-    return g;
-  }
-
-  private async run(
-    key: string,
-    build: () => BuiltGraph,
-    feeds: Record<string, Tensor>,
-  ): Promise<Record<string, Tensor>> {
-    const session = await this.sessions.get(key, () => this.graph(key, build).bytes);
-    return session.run({ ...this.graph(key, build).weightFeeds, ...feeds });
+  /** State tensors `kv.{l}` [H, dv, dk] (S^T per head; the count c is a function of the position). */
+  private layerTensors(make: (l: number) => Float32Array): Record<string, Float32Array> {
+    return Object.fromEntries(Array.from({ length: this.dims.L }, (_, l) => [kvName(l), make(l)]));
   }
 
   private forward(mode: ForwardMode, seqs: readonly SequenceNodes[], logitRows: readonly number[]) {
     return this.run(
       mode,
-      () => buildForwardGraph(this.graphWeights, mode, this.placement),
+      (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement),
       forwardFeeds(this.feedContext, seqs, logitRows, mode === 'advance'),
     );
   }
@@ -139,21 +96,24 @@ export class DenseRetNetModel implements LanguageModel {
     seqs: readonly { state: PackedState; tokens: Int32Array }[],
     hidden: boolean,
   ): Promise<ForwardOutput[]> {
-    const nodes = seqs.map((s) => ({ ...s, ...chain(s.tokens.length) }));
     const ends: number[] = [];
     let total = 0;
     for (const s of seqs) {
       total += s.tokens.length;
       ends.push(total - 1);
     }
-    const out = await this.forward('advance', nodes, ends);
-    const kv = out.kv_out.data as Float32Array;
-    const size = this.stateByteSize / 4;
+    const out = await this.forward(
+      'advance',
+      seqs.map((s) => ({ ...s, ...chain(s.tokens.length) })),
+      ends,
+    );
+    const { H, dv, dk } = this.dims;
+    const size = H * dv * dk;
     seqs.forEach((s, b) => {
-      s.state.advance(
-        { kv: seqs.length === 1 ? kv : kv.subarray(b * size, (b + 1) * size) },
-        s.state.position + s.tokens.length,
+      const tensors = this.layerTensors((l) =>
+        (out[`kv_out.${l}`].data as Float32Array).subarray(b * size, (b + 1) * size),
       );
+      s.state.advance(tensors, s.state.position + s.tokens.length);
     });
     return this.rows(out, seqs.length, hidden);
   }
@@ -162,16 +122,9 @@ export class DenseRetNetModel implements LanguageModel {
     items: readonly { state: SequenceState; tokens: Int32Array }[],
     options: OutputOptions = {},
   ): Promise<ForwardOutput[]> {
-    const seqs = items.map(({ state, tokens }, i) => {
-      const where = `prefill (item ${i})`;
-      if (tokens.length === 0)
-        throw new ModelError('INVALID_INPUT', `${where}: no tokens; give at least one`);
-      checkTokens(tokens, this.dims.V, where);
-      return { state: ownState(state, this, where), tokens };
-    });
     // One sequence per pass: prefill is compute-bound, so batching would only add cross-sequence work.
     const results: ForwardOutput[] = [];
-    for (const s of seqs) {
+    for (const s of this.prefillItems(items)) {
       let last: ForwardOutput | undefined;
       for (let start = 0; start < s.tokens.length; start += this.prefillChunk) {
         const tokens = s.tokens.subarray(start, start + this.prefillChunk);
@@ -186,29 +139,20 @@ export class DenseRetNetModel implements LanguageModel {
     items: readonly { state: SequenceState; token: number }[],
     options: OutputOptions = {},
   ): Promise<ForwardOutput[]> {
-    const seqs = items.map(({ state, token }, i) => {
-      const where = `step (item ${i})`;
-      checkTokens([token], this.dims.V, where);
-      return { state: ownState(state, this, where), tokens: Int32Array.of(token) };
-    });
-    return this.advance(seqs, options.hidden === true);
+    return this.advance(this.stepItems(items), options.hidden === true);
   }
 
   async verify(
     items: readonly { state: SequenceState; tree: TokenTree }[],
     options: OutputOptions = {},
   ): Promise<VerifyOutput[]> {
-    const seqs = items.map(({ state, tree }, i) => {
-      const where = `verify (item ${i})`;
-      const depths = treeDepths(tree, this.dims.V, this.dims.d, where);
-      return {
-        state: ownState(state, this, where),
-        tokens: tree.tokens,
-        parents: tree.parents,
-        depths,
-        embeddingOverrides: tree.embeddingOverrides,
-      };
-    });
+    const seqs = this.verifyItems(items).map(({ state, tree, depths }) => ({
+      state,
+      tokens: tree.tokens,
+      parents: tree.parents,
+      depths,
+      embeddingOverrides: tree.embeddingOverrides,
+    }));
     const total = seqs.reduce((n, s) => n + s.tokens.length, 0);
     const out = await this.forward(
       'verify',
@@ -223,17 +167,7 @@ export class DenseRetNetModel implements LanguageModel {
     let offset = 0;
     return seqs.map((s) => {
       const n = s.tokens.length;
-      const deltas: RetNetDeltas = {
-        model: this,
-        state: s.state,
-        kv: s.state.tensors.kv,
-        position: s.state.position,
-        parents: s.parents,
-        k,
-        v,
-        total,
-        offset,
-      };
+      const deltas: RetNetDeltas = { ...this.stamp(s.state, s.parents), k, v, total, offset };
       const result: VerifyOutput = {
         nodeCount: n,
         logits: logits.subarray(offset * V, (offset + n) * V),
@@ -249,26 +183,8 @@ export class DenseRetNetModel implements LanguageModel {
     items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
   ): Promise<void> {
     const { L, H, dk, dv } = this.dims;
-    // Validate everything before changing any state.
-    const work = items.map(({ state, verified, path }, i) => {
-      const where = `commit (item ${i})`;
-      const own = ownState(state, this, where);
-      const deltas = verified.deltas as RetNetDeltas;
-      if (
-        deltas?.model !== this ||
-        deltas.state !== own ||
-        deltas.kv !== own.tensors.kv ||
-        deltas.position !== own.position
-      ) {
-        throw new ModelError(
-          'INVALID_INPUT',
-          `${where}: the verify output does not belong to this state as it is now; verify again after any state change`,
-        );
-      }
-      checkPath(path, deltas.parents, where);
-      return { state: own, deltas, path };
-    });
-    for (const { state, deltas, path } of work) {
+    // One small graph run per sequence: the state is the cost, so batching would only add cross-sequence work.
+    for (const { state, deltas, path } of this.commitItems<RetNetDeltas>(items)) {
       const P = path.length;
       if (P === 0) continue;
       const pathK = new Float32Array(L * H * P * dk);
@@ -280,7 +196,7 @@ export class DenseRetNetModel implements LanguageModel {
           pathV.set(deltas.v.subarray(row * dv, (row + 1) * dv), (lh * P + j) * dv);
         });
       }
-      // Path node j sits at depth j: weight gamma^(P-1-j), old state decays by gamma^P.
+      // Path node j sits at depth j: weight gamma^(P-1-j); the old state decays by gamma^P (SPEC.md commit).
       const foldW = new Float32Array(H * P);
       const foldDecay = new Float32Array(H);
       for (let h = 0; h < H; h++) {
@@ -289,17 +205,21 @@ export class DenseRetNetModel implements LanguageModel {
         foldDecay[h] = gamma ** P;
       }
       const out = await this.run('commit', () => buildCommitGraph(this.config), {
-        kv_in: tensorOf('float32', [L, H, dv, dk], state.tensors.kv),
         path_k: tensorOf('float32', [L, H, P, dk], pathK),
         path_v: tensorOf('float32', [L, H, P, dv], pathV),
         fold_w: tensorOf('float32', [H, P, 1], foldW),
         fold_decay: tensorOf('float32', [H, 1, 1], foldDecay),
+        ...Object.fromEntries(
+          Array.from({ length: L }, (_, l) => [
+            `kv_in.${l}`,
+            tensorOf('float32', [H, dv, dk], state.tensors[kvName(l)]),
+          ]),
+        ),
       });
-      state.advance({ kv: out.kv_out.data as Float32Array }, state.position + P);
+      state.advance(
+        this.layerTensors((l) => out[`kv_out.${l}`].data as Float32Array),
+        state.position + P,
+      );
     }
-  }
-
-  async dispose(): Promise<void> {
-    await this.sessions.dispose();
   }
 }

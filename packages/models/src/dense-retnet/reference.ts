@@ -1,23 +1,31 @@
 import type { ReferenceModel, ReferenceState } from '../architecture.js';
 import { add, matvec, mul, rmsNorm, silu } from '../reference-math.js';
 import type { ModelWeights } from '../weights.js';
-import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
+import { type DenseRetNetConfig, fuses, kvName, retnetDims } from './config.js';
 import { headDecays, rotaryThetas, writeRotary } from './rotary.js';
 
 /** State of the reference: `kv [L, H, dv, dk]` = S^T per layer and head, and the count c per head. */
 class RetNetReferenceState implements ReferenceState {
   constructor(
     public position: number,
+    private readonly layers: number,
     readonly kv: Float32Array,
     readonly count: Float64Array,
   ) {}
 
-  get tensors() {
-    return { kv: this.kv };
+  /** Per layer `kv.{l}` [H, dv, dk], the graph model's layout. */
+  get tensors(): Record<string, Float32Array> {
+    const layer = this.kv.length / this.layers;
+    return Object.fromEntries(
+      Array.from({ length: this.layers }, (_, l) => [
+        kvName(l),
+        this.kv.subarray(l * layer, (l + 1) * layer),
+      ]),
+    );
   }
 
   clone(): RetNetReferenceState {
-    return new RetNetReferenceState(this.position, this.kv.slice(), this.count.slice());
+    return new RetNetReferenceState(this.position, this.layers, this.kv.slice(), this.count.slice());
   }
 }
 
@@ -46,7 +54,7 @@ export class DenseRetNetReference implements ReferenceModel {
 
   newState(): RetNetReferenceState {
     const { L, H, dv, dk } = this.dims;
-    return new RetNetReferenceState(0, new Float32Array(L * H * dv * dk), new Float64Array(H));
+    return new RetNetReferenceState(0, L, new Float32Array(L * H * dv * dk), new Float64Array(H));
   }
 
   private w(name: string): Float32Array {

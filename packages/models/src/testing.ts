@@ -1,9 +1,15 @@
+/**
+ * `@densessm/models/testing` (Node only): tiny random-weight checkpoints in the HF folder layout, for tests and
+ * benchmarks of every package (loadable by `loadModel`).
+ */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { float32, type Tensor } from '@densessm/tensor';
 import { writeSafetensorsFile } from '@densessm/tensor/node';
-import { createRng, type RawConfig, resolveConfig } from '../../src/index.js';
+import type { RawConfig } from './config.js';
+import { createRng } from './generate.js';
+import { resolveConfig } from './registry.js';
 
 /** Standard-normal samples from the seeded PRNG (Box-Muller). */
 export function normals(count: number, rng: () => number): Float32Array {
