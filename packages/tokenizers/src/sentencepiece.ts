@@ -214,7 +214,13 @@ export class SentencePieceTokenizer implements Tokenizer {
   private readonly addEos: boolean;
 
   constructor(model: Uint8Array | SentencePieceModelProto, options: SentencePieceOptions = {}) {
-    const proto = model instanceof Uint8Array ? parseSentencePieceModel(model) : model;
+    const proto =
+      model instanceof Uint8Array ||
+      typeof model !== 'object' ||
+      model === null ||
+      !Array.isArray(model.pieces)
+        ? parseSentencePieceModel(model as Uint8Array)
+        : model;
     this.proto = proto;
     const spec = proto.trainerSpec;
     if (spec.modelType !== 1 && spec.modelType !== 2) {
