@@ -5,8 +5,9 @@
 // Without --model it writes a random-weight DenseRetNet of the DESIGN.md section 7 probe shape (hidden 512,
 // 12 layers, qk 256, v_factor 2, 2 heads, vocab 8192): speeds are real, acceptance reflects random weights.
 // Prompts are tokenized byte-level (UTF-8 bytes as ids), which any vocabulary >= 256 accepts.
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+
 import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,10 @@ const { values } = parseArgs({
 
 /** A random checkpoint of `config`, N(0, 1/fan_in) matrices and unit norms, from a fixed seed. */
 async function randomCheckpoint(config, seed) {
-  const dir = join(tmpdir(), `densessm-bench-${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${seed}`);
+  const dir = join(
+    tmpdir(),
+    `densessm-bench-${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${seed}`,
+  );
   if (existsSync(join(dir, 'model.safetensors'))) return dir;
   await mkdir(dir, { recursive: true });
   const { architecture, config: parsed } = resolveConfig(config, 'bench config');
@@ -46,7 +50,8 @@ async function randomCheckpoint(config, seed) {
   for (const w of architecture.weightSpecs(parsed)) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
-    const scale = w.shape.length === 1 ? 0 : w.name.includes('embed') ? 1 : 1 / Math.sqrt(w.shape[w.shape.length - 1]);
+    const scale =
+      w.shape.length === 1 ? 0 : w.name.includes('embed') ? 1 : 1 / Math.sqrt(w.shape[w.shape.length - 1]);
     for (let i = 0; i < n; i++) {
       // Irwin-Hall(3) approximates a normal well enough for random weights.
       data[i] = w.shape.length === 1 ? 1 : (uniform() + uniform() + uniform() - 1.5) * 2 * scale;
@@ -88,7 +93,11 @@ for (const file of (await readdir(promptDir)).filter((f) => f.endsWith('.jsonl')
 const drafters = {
   'prompt-lookup': () => new spec.PromptLookupDrafter(),
   'token-recycling': () => new spec.TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
-  composite: () => new spec.CompositeDrafter([new spec.PromptLookupDrafter(), new spec.TokenRecyclingDrafter({ vocabSize: model.vocabSize })]),
+  composite: () =>
+    new spec.CompositeDrafter([
+      new spec.PromptLookupDrafter(),
+      new spec.TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
+    ]),
 };
 
 const started = new Date();
@@ -117,7 +126,12 @@ const report = {
   rows,
 };
 await mkdir(join(root, 'bench', 'results'), { recursive: true });
-const out = join(root, 'bench', 'results', `speculative-${values.model ? basename(folder) : 'random-dense-retnet-31m'}-${started.toISOString().slice(0, 16).replace(/-|:/g, '').replace('T', '-')}.json`);
+const out = join(
+  root,
+  'bench',
+  'results',
+  `speculative-${values.model ? basename(folder) : 'random-dense-retnet-31m'}-${started.toISOString().slice(0, 16).replace(/-|:/g, '').replace('T', '-')}.json`,
+);
 await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${out}`);
 await model.dispose();

@@ -3,6 +3,13 @@ export { CompositeDrafter, mergeTrees } from './composite-drafter.js';
 export { DraftModelDrafter, type DraftModelOptions } from './draft-model-drafter.js';
 export { type DraftNodeOptions, type DraftProposal, DraftTree } from './draft-tree.js';
 export type { Drafter, DraftRequest, VerifyOutcome } from './drafter.js';
+export {
+  type AutoDrafterOptions,
+  autoDrafter,
+  lookaheadFromTensors,
+  medusaHeadsFromTensors,
+  type NamedTensor,
+} from './drafter-assets.js';
 export { SpeculativeError, type SpeculativeErrorCode } from './errors.js';
 export { type GenerateOptions, type Generation, generate, TokenStream } from './generate.js';
 export { gumbelTopK } from './gumbel-top-k.js';
