@@ -10,6 +10,7 @@ import {
   SpeculativeError,
   TokenRecyclingDrafter,
 } from '@densessm/speculative';
+import { loadTokenizerFromDirectory } from '@densessm/tokenizers/node';
 import {
   type BatchCore,
   CoreRequestError,
@@ -23,6 +24,8 @@ import { EngineLoadError } from './errors.js';
 /** What the core needs from the model's tokenizer (`@densessm/tokenizers` provides it). */
 export interface TextCodec {
   encode(text: string): number[];
+  /** Encodes a rendered chat prompt (the template already wrote any BOS). Defaults to `encode`. */
+  encodeChat?(text: string): number[];
   decode(ids: readonly number[]): string;
   /** Token ids that end generation. */
   readonly eosTokenIds: readonly number[];
@@ -116,20 +119,25 @@ export class ModelCore implements BatchCore {
         );
       }
       const drafter = asked === 'auto' ? this.defaultDrafter : (asked as Exclude<DrafterName, 'auto'>);
-      let text: string;
+      let prompt: number[];
       if (request.input.kind === 'chat') {
-        const rendered = this.codec.renderChat(request.input.messages);
+        let rendered: string | null;
+        try {
+          rendered = this.codec.renderChat(request.input.messages);
+        } catch (error) {
+          // Templates reject what they cannot render (e.g. roles that do not alternate): the request's fault.
+          return new CoreRequestError('invalid_messages', (error as Error).message);
+        }
         if (rendered === null) {
           return new CoreRequestError(
             'no_chat_template',
             'This model has no chat template (tokenizer_config.json chat_template); use /v1/completions with a prompt.',
           );
         }
-        text = rendered;
+        prompt = this.codec.encodeChat ? this.codec.encodeChat(rendered) : this.codec.encode(rendered);
       } else {
-        text = request.input.prompt;
+        prompt = this.codec.encode(request.input.prompt);
       }
-      const prompt = this.codec.encode(text);
       const { temperature, topP, seed, maxTokens, stop } = request.sampling;
       const batch = this.batchFor(drafter);
       try {
@@ -199,36 +207,34 @@ export class ModelCore implements BatchCore {
   }
 }
 
-/** The subset of `@densessm/tokenizers/node` this core uses. */
-interface TokenizersNode {
-  loadTokenizer(folder: string): Promise<{
-    encode(text: string): number[];
-    decode(ids: readonly number[]): string;
-    readonly eosTokenId: number | undefined;
-    applyChatTemplate?(messages: readonly ChatMessage[], options: { addGenerationPrompt: boolean }): string;
-    readonly chatTemplate?: string | null;
-  }>;
-}
-
-/** Loads the folder's tokenizer through `@densessm/tokenizers` and adapts it to `TextCodec`. */
+/**
+ * Adapts the folder's tokenizer (`@densessm/tokenizers`) to `TextCodec`. Chat prompts are rendered by the
+ * model's chat template (or the package's plain one) and encoded without adding special tokens, since templates
+ * write BOS themselves; raw completion prompts get the tokenizer's usual special tokens.
+ */
 export async function loadTextCodec(folder: string): Promise<TextCodec> {
-  // A specifier in a variable: the tokenizers package's Node entry is resolved at run time.
-  const specifier = '@densessm/tokenizers/node';
-  let tokenizers: TokenizersNode;
+  let loaded: Awaited<ReturnType<typeof loadTokenizerFromDirectory>>;
   try {
-    tokenizers = (await import(specifier)) as TokenizersNode;
+    loaded = await loadTokenizerFromDirectory(folder);
   } catch (error) {
-    throw new EngineLoadError(`Cannot load @densessm/tokenizers/node: ${(error as Error).message}`);
+    throw new EngineLoadError(`Cannot load the tokenizer in ${folder}: ${(error as Error).message}`);
   }
-  const tokenizer = await tokenizers.loadTokenizer(folder);
-  const eos = tokenizer.eosTokenId;
+  const { tokenizer, chatTemplate } = loaded;
   return {
     encode: (text) => tokenizer.encode(text),
-    decode: (ids) => tokenizer.decode(ids),
-    eosTokenIds: eos === undefined ? [] : [eos],
+    encodeChat: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
+    decode: (ids) => {
+      const text = tokenizer.decode(ids);
+      // A token that ends inside a multi-byte character decodes to U+FFFD until the next token completes it.
+      // Streamed text must only ever grow, so an unfinished character at the end is held back until then.
+      return text.endsWith('\uFFFD') ? text.slice(0, -1) : text;
+    },
+    eosTokenIds: tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId],
     renderChat: (messages) => {
-      if (!tokenizer.applyChatTemplate || tokenizer.chatTemplate === null) return null;
-      return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
+      return chatTemplate.render(
+        messages.map((m) => ({ role: m.role, content: m.content })),
+        { addGenerationPrompt: true },
+      );
     },
   };
 }

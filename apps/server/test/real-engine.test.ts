@@ -1,46 +1,56 @@
+import { copyFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomCheckpoint } from '@densessm/models/testing';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalEngine } from '../src/local-engine.js';
-import { createModelCore, type TextCodec } from '../src/model-core.js';
 import { metricValue, postJson, startTestServer, type TestServer, waitFor } from './helpers.js';
 
-/** PyTorch-parity fixture from training/ (dense_retnet, 3 layers, hidden 64, vocab 256). */
-const MODEL = fileURLToPath(new URL('../../../training/fixtures/dense_retnet_m2', import.meta.url));
+/** The tokenizer the shipped models use (byte-level BPE, 8192 tokens, ChatML template). */
+const TOKENIZER = fileURLToPath(new URL('../../../training/tokenizer/', import.meta.url));
 const MODEL_NAME = 'tiny-dense-retnet';
 
-/**
- * A stand-in tokenizer for a vocabulary of 256: one token per Latin-1 character. The fixture ships no tokenizer
- * files, and this keeps every token's text stable (no partial UTF-8), which the assertions below rely on.
- */
-const latin1Codec: TextCodec = {
-  encode: (text) => Array.from(text, (ch) => Math.min(ch.charCodeAt(0), 255)),
-  decode: (ids) => String.fromCharCode(...ids),
-  eosTokenIds: [],
-  renderChat: (messages) => `${messages.map((m) => `${m.role}: ${m.content}\n`).join('')}assistant: `,
-};
+/** A random-weight dense_retnet small enough to run in tests, with the real tokenizer beside it. */
+async function tinyModelFolder(): Promise<string> {
+  const folder = await randomCheckpoint(
+    {
+      model_type: 'dense_retnet',
+      hidden_size: 64,
+      query_key_dim: 32,
+      num_attention_heads: 2,
+      v_factor: 2,
+      num_hidden_layers: 2,
+      vocab_size: 8192,
+      rms_norm_eps: 1e-6,
+      dense_block_layers: 1,
+    },
+    7,
+  );
+  for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
+    await copyFile(join(TOKENIZER, file), join(folder, file));
+  }
+  return folder;
+}
 
-describe('server over the real engine (tiny dense_retnet, onnxruntime-node)', () => {
+describe('server over the real engine (random dense_retnet + shipped tokenizer, worker thread)', () => {
   let server: TestServer;
   let client: OpenAI;
+  let folder: string;
 
   beforeAll(async () => {
-    const engine = new LocalEngine(
-      () =>
-        createModelCore(
-          { kind: 'model', folder: MODEL, modelId: MODEL_NAME, threads: 1, defaultDrafter: 'auto' },
-          latin1Codec,
-        ),
-      { maxBatch: 32 },
-    );
-    server = await startTestServer(
-      { engine: 'model', modelPath: MODEL, modelName: MODEL_NAME, maxBatch: 32 },
-      { engine },
-    );
+    folder = await tinyModelFolder();
+    server = await startTestServer({
+      engine: 'model',
+      modelPath: folder,
+      modelName: MODEL_NAME,
+      maxBatch: 32,
+      threads: 1,
+    });
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(async () => {
-    await server.close(2000);
+    await server?.close(2000);
+    await rm(folder, { recursive: true, force: true });
   });
 
   it('serves completions and chat through the openai client, streamed and not, with usage', async () => {
@@ -50,8 +60,10 @@ describe('server over the real engine (tiny dense_retnet, onnxruntime-node)', ()
       max_tokens: 24,
       temperature: 0,
     });
-    expect(whole.usage).toEqual({ prompt_tokens: 9, completion_tokens: 24, total_tokens: 33 });
-    expect(whole.choices[0]!.text).toHaveLength(24);
+    expect(whole.usage?.completion_tokens).toBe(24);
+    expect(whole.usage!.prompt_tokens).toBeGreaterThan(0);
+    expect(whole.usage!.total_tokens).toBe(whole.usage!.prompt_tokens + 24);
+    expect(whole.choices[0]!.finish_reason).toBe('length');
     const stream = await client.completions.create({
       model: MODEL_NAME,
       prompt: 'The state',
@@ -76,8 +88,17 @@ describe('server over the real engine (tiny dense_retnet, onnxruntime-node)', ()
       temperature: 0.7,
       seed: 7,
     });
-    expect(chat.choices[0]!.message.content).toHaveLength(10);
-    expect(chat.usage?.prompt_tokens).toBe('user: hi\nassistant: '.length);
+    expect(chat.usage?.completion_tokens).toBe(10);
+    // The ChatML template wraps the one message: more prompt tokens than the two characters typed.
+    expect(chat.usage!.prompt_tokens).toBeGreaterThan(4);
+    const again = await client.chat.completions.create({
+      model: MODEL_NAME,
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 10,
+      temperature: 0.7,
+      seed: 7,
+    });
+    expect(again.choices[0]!.message.content).toBe(chat.choices[0]!.message.content);
   });
 
   it('honours stop strings on the real detokenized stream', async () => {
@@ -119,5 +140,34 @@ describe('server over the real engine (tiny dense_retnet, onnxruntime-node)', ()
     const accepted = (await metricValue(server.url, 'vllm:spec_decode_num_accepted_tokens_total')) ?? 0;
     expect(drafted).toBeGreaterThan(0);
     expect(accepted).toBeLessThanOrEqual(drafted);
+  });
+
+  it('frees the slot when a streaming client disconnects', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL_NAME, prompt: 'Go on forever', max_tokens: 2000, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    let chunks = 0;
+    while (chunks < 5) {
+      await reader.read();
+      chunks++;
+    }
+    expect(await metricValue(server.url, 'vllm:num_requests_running')).toBe(1);
+    controller.abort();
+    await waitFor(async () => (await metricValue(server.url, 'vllm:num_requests_running')) === 0, 5000);
+    const tokensBefore = (await metricValue(server.url, 'vllm:generation_tokens_total'))!;
+    const after = await client.completions.create({
+      model: MODEL_NAME,
+      prompt: 'next',
+      max_tokens: 8,
+      temperature: 0,
+    });
+    expect(after.usage?.completion_tokens).toBe(8);
+    // Only the new request generated: the cancelled one is gone from the batch.
+    expect(await metricValue(server.url, 'vllm:generation_tokens_total')).toBe(tokensBefore + 8);
   });
 });
