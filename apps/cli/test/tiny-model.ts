@@ -38,7 +38,7 @@ function byteToUnicode(): string[] {
  * special tokens above (ids 256..), and a tokenizer_config.json with EOS and a chat template: the standard
  * files a real checkpoint ships, small enough for a test.
  */
-export async function writeByteTokenizer(folder: string): Promise<void> {
+export async function writeByteTokenizer(folder: string, options: { eos?: boolean } = {}): Promise<void> {
   const vocab: Record<string, number> = {};
   byteToUnicode().forEach((ch, id) => {
     vocab[ch] = id;
@@ -48,9 +48,10 @@ export async function writeByteTokenizer(folder: string): Promise<void> {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, i) => ({
+    // Without EOS the end token gets a name no tokenizer takes for EOS by default.
+    added_tokens: SPECIAL_TOKENS.map((name, i) => ({
       id: 256 + i,
-      content,
+      content: options.eos === false && i === 0 ? '<|end-of-test|>' : name,
       single_word: false,
       lstrip: false,
       rstrip: false,
@@ -75,7 +76,7 @@ export async function writeByteTokenizer(folder: string): Promise<void> {
     },
   };
   const config = {
-    eos_token: '<|endoftext|>',
+    eos_token: options.eos === false ? null : SPECIAL_TOKENS[0],
     chat_template:
       "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] + '\\n' }}{% endfor %}" +
       "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}",
@@ -84,9 +85,12 @@ export async function writeByteTokenizer(folder: string): Promise<void> {
   await writeFile(join(folder, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
 }
 
-/** A complete tiny model folder: random weights (models' writer) and a byte-level tokenizer with a chat template. */
-export async function writeTinyModel(seed = 7): Promise<string> {
-  const folder = await randomCheckpoint(TINY_CONFIG, seed);
-  await writeByteTokenizer(folder);
+/**
+ * A complete tiny model folder: random weights (models' writer) and a byte-level tokenizer with a chat template.
+ * `eos: false` leaves EOS out, so generation runs until --max-tokens (or Ctrl-C).
+ */
+export async function writeTinyModel(options: { seed?: number; eos?: boolean } = {}): Promise<string> {
+  const folder = await randomCheckpoint(TINY_CONFIG, options.seed ?? 7);
+  await writeByteTokenizer(folder, options);
   return folder;
 }
