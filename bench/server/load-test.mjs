@@ -10,6 +10,7 @@
 //        --duration 15 --out bench/results/server-x.json
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -232,6 +233,7 @@ async function main() {
     apiKey: args['api-key'],
   };
   const repeats = intArg('repeats', 1, 9);
+  const loadBefore = Math.round(loadavg()[0] * 100) / 100;
   const server = args.spawn ? await startServer(args.spawn) : null;
   const base = (server?.url ?? args.url).replace(/\/$/, '');
   try {
@@ -272,6 +274,10 @@ async function main() {
       max_tokens: options.maxTokens,
       temperature: options.temperature,
       node: process.version,
+      cpus: availableParallelism(),
+      // The machine's 1-minute load average before and after: timings from a shared machine are only comparable
+      // within one report (DESIGN.md section 7).
+      load_average: { before: loadBefore, after: Math.round(loadavg()[0] * 100) / 100 },
       runs,
     };
     const text = JSON.stringify(report, null, 2);
