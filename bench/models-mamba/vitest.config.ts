@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     root: import.meta.dirname,
-    include: ['mamba.bench-run.ts'],
+    include: ['*.bench-run.ts'],
     testTimeout: 1_800_000,
     fileParallelism: false,
   },

@@ -40,8 +40,10 @@ export const IO = {
 export interface ForwardSpec {
   /** Number of tree levels (max depth + 1) the scan is unrolled over. */
   readonly levels: number;
-  /** One node per sequence, no tree index inputs (the specialised decode step; levels must be 1). */
+  /** One node per sequence, no index inputs (the specialised decode step; levels must be 1). */
   readonly step: boolean;
+  /** Equal-length chains, one node per sequence per level (see `Forest`): no parent indices. */
+  readonly uniform: boolean;
   /** Emit the states after each sequence's `last_index` node (prefill, step). */
   readonly newState: boolean;
   /** Emit the per-node deltas that `commit` folds in (verify). */
@@ -52,11 +54,12 @@ export interface ForwardSpec {
 
 export function forwardKey(s: ForwardSpec): string {
   const outputs = [s.newState ? 'state' : '', s.deltas ? 'deltas' : ''].join('');
-  return `mamba:${s.step ? 'step' : `levels${s.levels}`}:${outputs}:${s.logits}`;
+  const shape = s.step ? 'step' : `${s.uniform ? 'chains' : 'forest'}${s.levels}`;
+  return `mamba:${shape}:${outputs}:${s.logits}`;
 }
 
-export function commitKey(levels: number): string {
-  return `mamba:commit:levels${levels}`;
+export function commitKey(levels: number, uniform: boolean): string {
+  return `mamba:commit:${uniform ? 'chains' : 'forest'}${levels}`;
 }
 
 export interface BuiltGraph {
@@ -91,58 +94,72 @@ class Ctx {
   }
 }
 
-/** Tree / forest index inputs shared by every layer of a scan graph. */
+/**
+ * Tree / forest index inputs shared by every layer of a scan graph. `uniform`: every level holds one node per
+ * sequence in sequence order (equal-length chains: prefill of one prompt, the decode step, commit of one path),
+ * so a node's parent is the same row of the previous level and no parent indices are needed.
+ */
 interface Forest {
   readonly levels: number;
-  readonly levelSizes: Value;
-  /** Per level: the parent row of each node (its sequence at level 0). */
-  readonly parents: Value[];
+  readonly levelSizes?: Value;
+  /** Per level: the parent row of each node (its sequence at level 0); absent when uniform. */
+  readonly parents?: Value[];
 }
 
-function forestInputs(g: GraphBuilder, levels: number): Forest {
-  const levelSizes = g.input(IO.levelSizes, 'int64', [levels]);
+function forestInputs(g: GraphBuilder, levels: number, uniform: boolean): Forest {
+  const levelSizes = levels > 1 ? g.input(IO.levelSizes, 'int64', [levels]) : undefined;
+  if (uniform) return { levels, levelSizes };
   const parents = g.input(IO.parents, 'int64', ['nodes']);
   return {
     levels,
     levelSizes,
-    parents: levels === 1 ? [parents] : g.opN('Split', [parents, levelSizes], levels, { axis: 0 }),
+    parents: levelSizes ? g.opN('Split', [parents, levelSizes], levels, { axis: 0 }) : [parents],
   };
 }
 
 /**
  * The selective scan over a level-ordered forest (SPEC.md, "Tree verification"): per level,
- * dA = exp(dt A), u = (dt xc) B and h_i = dA_i * h_parent(i) + u_i, roots reading the committed state h0 [S, E, N]
- * (without `forest`: one node per sequence, the decode step). Exact for any decay magnitude: no exp(+x) factor
- * can overflow. [n, E, N] tensors exist only per level; y_i = C_i . h_i is a batched mat-vec per level.
- * Returns y [T, E] (when C is given) and every node's state [T, E, N] (when asked), level-ordered.
+ * dA = exp(dt A), u = (dt xc) B and h_i = dA_i * h_parent(i) + u_i, roots reading the committed state h0 [S, E, N].
+ * Exact for any decay magnitude: no exp(+x) factor can overflow. [n, E, N] tensors exist only per level (7 ops);
+ * y_i = C_i . h_i is a batched mat-vec per level. Returns y [T, E] (when C is given), every node's state
+ * [T, E, N] (when `allStates`) and the last level's states, all level-ordered.
  */
 function selectiveScan(
   c: Ctx,
-  forest: Forest | undefined,
+  forest: Forest,
   layer: PreparedLayer,
   inputs: { dt: Value; dtx: Value; b: Value; c?: Value; h0: Value },
-  wantStates: boolean,
-): { y?: Value; states?: Value } {
+  allStates: boolean,
+): { y?: Value; states?: Value; last: Value } {
   const { g } = c;
-  const levels = forest?.levels ?? 1;
-  const parts = (v: Value | undefined): Value[] =>
-    v === undefined ? [] : levels === 1 ? [v] : g.opN('Split', [v, forest!.levelSizes], levels, { axis: 0 });
-  const [dts, dtxs, bs, cs] = [parts(inputs.dt), parts(inputs.dtx), parts(inputs.b), parts(inputs.c)];
+  const { levels, levelSizes, parents } = forest;
+  // [T, E, 1], [T, E, 1], [T, 1, N], [T, N, 1], cut into levels.
+  const parts = (v: Value | undefined, axis: number): Value[] => {
+    if (v === undefined) return [];
+    const v3 = unsqueeze(g, v, [axis]);
+    return levelSizes ? g.opN('Split', [v3, levelSizes], levels, { axis: 0 }) : [v3];
+  };
+  const [dts, dtxs, bs, cs] = [
+    parts(inputs.dt, 2),
+    parts(inputs.dtx, 2),
+    parts(inputs.b, 1),
+    parts(inputs.c, 2),
+  ];
   const ys: Value[] = [];
   const hs: Value[] = [];
   let prev = inputs.h0;
   for (let l = 0; l < levels; l++) {
-    const dA = g.op('Exp', [g.op('Mul', [unsqueeze(g, dts[l], [2]), c.use(layer.a)])]);
-    const u = g.op('Mul', [unsqueeze(g, dtxs[l], [2]), unsqueeze(g, bs[l], [1])]);
-    const hp = forest ? g.op('Gather', [prev, forest.parents[l]], { axis: 0 }) : prev;
+    const dA = g.op('Exp', [g.op('Mul', [dts[l], c.use(layer.a)])]);
+    const u = g.op('Mul', [dtxs[l], bs[l]]);
+    const hp = parents ? g.op('Gather', [prev, parents[l]], { axis: 0 }) : prev;
     prev = g.op('Add', [g.op('Mul', [dA, hp]), u]);
     hs.push(prev);
-    if (cs.length > 0)
-      ys.push(reshape(g, g.op('MatMul', [prev, unsqueeze(g, cs[l], [2])]), [-1, c.config.intermediateSize]));
+    if (cs.length > 0) ys.push(g.op('MatMul', [prev, cs[l]]));
   }
   return {
-    y: ys.length > 0 ? concat(g, ys, 0) : undefined,
-    states: wantStates ? concat(g, hs, 0) : undefined,
+    y: ys.length > 0 ? reshape(g, concat(g, ys, 0), [-1, c.config.intermediateSize]) : undefined,
+    states: allStates ? concat(g, hs, 0) : undefined,
+    last: prev,
   };
 }
 
@@ -179,9 +196,10 @@ export function buildForwardGraph(
   const tokens = g.input(IO.tokens, 'int64', ['nodes']);
   const conv = g.input(IO.conv, 'float32', ['sequences', L, K - 1, E]);
   const ssm = g.input(IO.ssm, 'float32', ['sequences', L, E, N]);
-  const forest = spec.step ? undefined : forestInputs(g, spec.levels);
+  const uniform = spec.uniform || spec.step;
+  const forest = forestInputs(g, spec.levels, uniform);
   const convIndex = spec.step ? undefined : g.input(IO.convIndex, 'int64', ['nodes', K]);
-  const needsLast = !spec.step && (spec.newState || spec.logits === 'last');
+  const needsLast = !spec.step && ((spec.newState && !uniform) || spec.logits === 'last');
   const lastIndex = needsLast ? g.input(IO.lastIndex, 'int64', ['sequences']) : undefined;
   const convOutIndex =
     !spec.step && spec.newState ? g.input(IO.convOutIndex, 'int64', ['sequences', K - 1]) : undefined;
@@ -226,10 +244,11 @@ export function buildForwardGraph(
       forest,
       layer,
       { dt, dtx, b, c: cMat, h0: pick(g, ssm, l, 1) },
-      spec.newState,
+      spec.newState && !uniform,
     );
+    // Each sequence's state after its last node: the last level when uniform, else gathered by row.
     if (spec.newState)
-      ssmOut.push(spec.step ? scan.states! : g.op('Gather', [scan.states!, lastIndex!], { axis: 0 }));
+      ssmOut.push(uniform ? scan.last : g.op('Gather', [scan.states!, lastIndex!], { axis: 0 }));
     if (spec.deltas) {
       deltas.x.push(x);
       deltas.dt.push(dt);
@@ -263,9 +282,14 @@ export function buildForwardGraph(
  * from the verify deltas alone: conv rows = the last K-1 x along the path (then committed rows), ssm = the scan
  * of dA = exp(dt A), u = (dt xc) B along the path. No projection is recomputed.
  */
-export function buildCommitGraph(p: PreparedMamba, levels: number, placement: WeightPlacement): BuiltGraph {
+export function buildCommitGraph(
+  p: PreparedMamba,
+  levels: number,
+  uniform: boolean,
+  placement: WeightPlacement,
+): BuiltGraph {
   const { intermediateSize: E, stateSize: N, convKernel: K, numLayers: L } = p.config;
-  const c = new Ctx(commitKey(levels), placement, p.config);
+  const c = new Ctx(commitKey(levels, uniform), placement, p.config);
   const { g } = c;
   const conv = g.input(IO.conv, 'float32', ['sequences', L, K - 1, E]);
   const ssm = g.input(IO.ssm, 'float32', ['sequences', L, E, N]);
@@ -273,8 +297,8 @@ export function buildCommitGraph(p: PreparedMamba, levels: number, placement: We
   const ddt = g.input(IO.deltaDt, 'float32', ['nodes', L, E]);
   const ddtx = g.input(IO.deltaDtx, 'float32', ['nodes', L, E]);
   const db = g.input(IO.deltaB, 'float32', ['nodes', L, N]);
-  const forest = forestInputs(g, levels);
-  const lastIndex = g.input(IO.lastIndex, 'int64', ['sequences']);
+  const forest = forestInputs(g, levels, uniform);
+  const lastIndex = uniform ? undefined : g.input(IO.lastIndex, 'int64', ['sequences']);
   const convOutIndex = g.input(IO.convOutIndex, 'int64', ['sequences', K - 1]);
   const convOut: Value[] = [];
   const ssmOut: Value[] = [];
@@ -287,8 +311,8 @@ export function buildCommitGraph(p: PreparedMamba, levels: number, placement: We
       b: pick(g, db, l, 1),
       h0: pick(g, ssm, l, 1),
     };
-    const { states } = selectiveScan(c, forest, p.layers[l], inputs, true);
-    ssmOut.push(g.op('Gather', [states!, lastIndex], { axis: 0 }));
+    const { states, last } = selectiveScan(c, forest, p.layers[l], inputs, !uniform);
+    ssmOut.push(lastIndex ? g.op('Gather', [states!, lastIndex], { axis: 0 }) : last);
   }
   g.output(stackLayers(c, convOut, [K - 1, E]), IO.convOut, 'float32', ['sequences', L, K - 1, E]);
   g.output(stackLayers(c, ssmOut, [E, N]), IO.ssmOut, 'float32', ['sequences', L, E, N]);

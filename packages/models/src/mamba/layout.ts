@@ -10,6 +10,8 @@ export interface ForestLayout {
   readonly nodeCount: number;
   /** Number of levels (max depth + 1). */
   readonly levels: number;
+  /** Equal-length chains: level t holds node t of every sequence, in sequence order (no parent indices needed). */
+  readonly uniform: boolean;
   /** Nodes per level [levels]. */
   readonly levelSizes: BigInt64Array;
   /** Per level-ordered row: its sequence for roots, else its parent's row within the previous level [T]. */
@@ -98,10 +100,14 @@ export function forestLayout(items: readonly ForestItem[], convKernel: number): 
     // The new state's rows j = 0..K-2 are the window taps 1..K-1 of the last node (offsets K-2..0).
     for (let j = 0; j < K - 1; j++) convOutIndex[s * (K - 1) + j] = BigInt(tableRow(s, last, K - 2 - j));
   }
+  const isChain = (p: ArrayLike<number>) =>
+    Array.prototype.every.call(p, (v: number, i: number) => v === i - 1);
+  const uniform = items.every((it) => it.parents.length === levels && isChain(it.parents));
   return {
     sequenceCount: S,
     nodeCount: T,
     levels,
+    uniform,
     levelSizes,
     parents,
     convIndex,

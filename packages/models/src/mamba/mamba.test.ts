@@ -36,6 +36,7 @@ conformanceSuite({
   prefillLengths: [1, 2, 15, 16, 17, 40, 131, 300],
   greedyTokens: 200,
   runtime: { prefillChunk: 16 },
+  init: mambaInit(),
 });
 conformanceSuite({
   label: 'mamba (biases, K=3)',
@@ -44,6 +45,7 @@ conformanceSuite({
   prefillLengths: [1, 9, 64],
   greedyTokens: 40,
   runtime: { prefillChunk: 8 },
+  // The default init (dt ~ 1.3, A ~ -1): strong per-token decay, the other regime from mambaInit's.
 });
 for (const [m, layers] of [
   [1, 3],
@@ -57,6 +59,7 @@ for (const [m, layers] of [
     prefillLengths: [1, 33, 70],
     greedyTokens: 40,
     runtime: { prefillChunk: 32 },
+    init: mambaInit(),
   });
 }
 
@@ -278,13 +281,16 @@ describe('mamba graphs', () => {
     );
     const p = prepareMambaWeights(c, weights);
     const specs = [
-      { levels: 1, step: true, newState: true, deltas: false, logits: 'all' },
-      { levels: 3, step: false, newState: true, deltas: false, logits: 'last' },
-      { levels: 4, step: false, newState: false, deltas: true, logits: 'all' },
+      { levels: 1, step: true, uniform: true, newState: true, deltas: false, logits: 'all' },
+      { levels: 3, step: false, uniform: true, newState: true, deltas: false, logits: 'last' },
+      { levels: 3, step: false, uniform: false, newState: true, deltas: false, logits: 'last' },
+      { levels: 4, step: false, uniform: false, newState: false, deltas: true, logits: 'all' },
     ] as const;
     for (const spec of specs)
       expect(nonPortableOps([...buildForwardGraph(p, spec, 'initializers').ops])).toEqual([]);
-    expect(nonPortableOps([...buildCommitGraph(p, 3, 'inputs').ops])).toEqual([]);
+    for (const uniform of [true, false]) {
+      expect(nonPortableOps([...buildCommitGraph(p, 3, uniform, 'inputs').ops])).toEqual([]);
+    }
   });
 
   it('lays out a ragged forest by level, with conv windows falling back into the committed rows', () => {

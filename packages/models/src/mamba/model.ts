@@ -124,7 +124,10 @@ export class MambaModel implements LanguageModel {
     outputs: readonly string[],
   ): Promise<Record<string, Tensor>> {
     const session = await this.session(key, build);
-    return session.run({ ...feeds, ...this.feedsOf.get(key) }, outputs);
+    // Index inputs a graph variant does not take (e.g. parents of uniform chains) are left out.
+    const used: Record<string, Tensor> = { ...this.feedsOf.get(key) };
+    for (const name of session.inputNames) if (feeds[name]) used[name] = feeds[name];
+    return session.run(used, outputs);
   }
 
   private forward(spec: ForwardSpec, feeds: Record<string, Tensor>, outputs: readonly string[]) {
@@ -171,15 +174,16 @@ export class MambaModel implements LanguageModel {
     });
   }
 
-  private layoutFeeds(layout: ForestLayout, withLast: boolean, withConvOut: boolean): Record<string, Tensor> {
+  /** Every index input a scan graph may take (`run` passes the ones its variant declares). */
+  private layoutFeeds(layout: ForestLayout): Record<string, Tensor> {
     const K = this.config.convKernel;
-    const feeds: Record<string, Tensor> = {
+    return {
       [IO.levelSizes]: int64([layout.levels], layout.levelSizes),
       [IO.parents]: int64([layout.nodeCount], layout.parents),
+      [IO.convIndex]: int64([layout.nodeCount, K], layout.convIndex),
+      [IO.lastIndex]: int64([layout.sequenceCount], layout.lastIndex),
+      [IO.convOutIndex]: int64([layout.sequenceCount, K - 1], layout.convOutIndex),
     };
-    if (withLast) feeds[IO.lastIndex] = int64([layout.sequenceCount], layout.lastIndex);
-    if (withConvOut) feeds[IO.convOutIndex] = int64([layout.sequenceCount, K - 1], layout.convOutIndex);
-    return feeds;
   }
 
   private rows(t: Tensor, width: number, row: number): Float32Array {
@@ -217,13 +221,19 @@ export class MambaModel implements LanguageModel {
         ),
         this.config.convKernel,
       );
-      const spec: ForwardSpec = { levels, step: false, newState: true, deltas: false, logits: 'last' };
+      const spec: ForwardSpec = {
+        levels,
+        step: false,
+        uniform: layout.uniform,
+        newState: true,
+        deltas: false,
+        logits: 'last',
+      };
       const out = await this.forward(
         spec,
         {
           [IO.tokens]: int64([layout.nodeCount], layout.tokensInRowOrder(pieces)),
-          [IO.convIndex]: int64([layout.nodeCount, this.config.convKernel], layout.convIndex),
-          ...this.layoutFeeds(layout, true, true),
+          ...this.layoutFeeds(layout),
           ...this.stateFeeds(active.map((i) => states[i])),
         },
         outputs,
@@ -256,7 +266,14 @@ export class MambaModel implements LanguageModel {
       this.vocabSize,
       'step',
     );
-    const spec: ForwardSpec = { levels: 1, step: true, newState: true, deltas: false, logits: 'all' };
+    const spec: ForwardSpec = {
+      levels: 1,
+      step: true,
+      uniform: true,
+      newState: true,
+      deltas: false,
+      logits: 'all',
+    };
     const outputs = options.hidden
       ? [IO.logits, IO.hidden, IO.convOut, IO.ssmOut]
       : [IO.logits, IO.convOut, IO.ssmOut];
@@ -298,20 +315,25 @@ export class MambaModel implements LanguageModel {
         );
       }
     });
-    const levels = Math.max(...depths.map((d) => Math.max(...d) + 1));
     const layout = forestLayout(
       items.map((it) => ({ parents: it.tree.parents, lastNode: 0 })),
       this.config.convKernel,
     );
-    const spec: ForwardSpec = { levels, step: false, newState: false, deltas: true, logits: 'all' };
+    const spec: ForwardSpec = {
+      levels: layout.levels,
+      step: false,
+      uniform: layout.uniform,
+      newState: false,
+      deltas: true,
+      logits: 'all',
+    };
     const outputs: string[] = [IO.logits, IO.deltaX, IO.deltaDt, IO.deltaDtx, IO.deltaB];
     if (options.hidden) outputs.push(IO.hidden);
     const out = await this.forward(
       spec,
       {
         [IO.tokens]: int64([layout.nodeCount], layout.tokensInRowOrder(items.map((it) => it.tree.tokens))),
-        [IO.convIndex]: int64([layout.nodeCount, this.config.convKernel], layout.convIndex),
-        ...this.layoutFeeds(layout, false, false),
+        ...this.layoutFeeds(layout),
         ...this.stateFeeds(states),
       },
       outputs,
@@ -395,14 +417,14 @@ export class MambaModel implements LanguageModel {
     });
     const levels = layout.levels;
     const out = await this.run(
-      commitKey(levels),
-      () => buildCommitGraph(this.prepared, levels, this.placement),
+      commitKey(levels, layout.uniform),
+      () => buildCommitGraph(this.prepared, levels, layout.uniform, this.placement),
       {
         [IO.deltaX]: f32([P, L, E], x),
         [IO.deltaDt]: f32([P, L, E], dt),
         [IO.deltaDtx]: f32([P, L, E], dtx),
         [IO.deltaB]: f32([P, L, N], b),
-        ...this.layoutFeeds(layout, true, true),
+        ...this.layoutFeeds(layout),
         ...this.stateFeeds(work.map((w) => w.state)),
       },
       [IO.convOut, IO.ssmOut],
