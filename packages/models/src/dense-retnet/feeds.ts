@@ -84,20 +84,22 @@ export function forwardFeeds(
     offset += n;
   });
 
+  // One sequence: the single-sequence graph, whose inputs have no batch axis (same data layout).
+  const per = (dims: readonly number[]) => (B === 1 ? dims : [B, ...dims]);
   const feeds: Record<string, Tensor> = {
     hidden_in: tensorOf('float32', [N, d], hidden),
     rot_cos: tensorOf('float32', [N, 1, dk], cos),
     rot_sin: tensorOf('float32', [N, 1, dk], sin),
     decay_mask: tensorOf('float32', [H, N, N], mask),
-    state_read: tensorOf('float32', [B, H, 1, N], stateRead),
+    state_read: tensorOf('float32', per([H, 1, N]), stateRead),
     logit_rows: int64([logitRows.length], logitRows),
   };
   kv.forEach((data, l) => {
-    feeds[`kv_in.${l}`] = tensorOf('float32', [B, H, dv, dk], data);
+    feeds[`kv_in.${l}`] = tensorOf('float32', per([H, dv, dk]), data);
   });
   if (foldW && foldDecay) {
-    feeds.fold_w = tensorOf('float32', [B, H, N, 1], foldW);
-    feeds.fold_decay = tensorOf('float32', [B, H, 1, 1], foldDecay);
+    feeds.fold_w = tensorOf('float32', per([H, N, 1]), foldW);
+    feeds.fold_decay = tensorOf('float32', per([H, 1, 1]), foldDecay);
   }
   return feeds;
 }

@@ -137,25 +137,31 @@ export class RetNetGraphWeights {
   }
 }
 
+/**
+ * `batched` false specialises the graph to one sequence: the batch axis of `state_read`, `kv_in.{l}`, `fold_*` and
+ * `kv_out.{l}` is dropped, and with it the sum over sequences of the state read (same data layout).
+ */
 export function buildForwardGraph(
   gw: RetNetGraphWeights,
   mode: ForwardMode,
   placement: WeightPlacement,
+  batched: boolean,
 ): BuiltGraph {
   const config = gw.config;
   const { d, Q, H, E, dk, dv, r, L, V } = retnetDims(config);
   const eps = config.rmsNormEps;
-  const g = new GraphBuilder(`dense_retnet_${mode}`);
+  const g = new GraphBuilder(`dense_retnet_${mode}${batched ? '_batched' : ''}`);
+  const per = (dims: readonly (number | string)[]) => (batched ? ['batch', ...dims] : dims);
   const w = new WeightBinder(g, placement);
 
   let h = g.input('hidden_in', 'float32', ['nodes', d]);
   const cos = g.input('rot_cos', 'float32', ['nodes', 1, dk]);
   const sin = g.input('rot_sin', 'float32', ['nodes', 1, dk]);
   const decayMask = g.input('decay_mask', 'float32', [H, 'nodes', 'nodes']);
-  const stateRead = g.input('state_read', 'float32', ['batch', H, 1, 'nodes']);
+  const stateRead = g.input('state_read', 'float32', per([H, 1, 'nodes']));
   const logitRows = g.input('logit_rows', 'int64', ['rows']);
-  const foldW = mode === 'advance' ? g.input('fold_w', 'float32', ['batch', H, 'nodes', 1]) : null;
-  const foldDecay = mode === 'advance' ? g.input('fold_decay', 'float32', ['batch', H, 1, 1]) : null;
+  const foldW = mode === 'advance' ? g.input('fold_w', 'float32', per([H, 'nodes', 1])) : null;
+  const foldDecay = mode === 'advance' ? g.input('fold_decay', 'float32', per([H, 1, 1])) : null;
 
   const rotateP = constF32(g, rotateEveryTwoMatrix(dk), [dk, dk]);
   // k = silu(Wk u) / sqrt(dk) (SPEC.md); v is not scaled. One Mul on the joint [k, v] stream.
@@ -203,8 +209,9 @@ export function buildForwardGraph(
 
     // o^T [H, dv, N] = v^T (k' q'^T * mask) + sum_b state_read[b] * (S_b^T q'^T).
     const scores = g.op('Mul', [g.op('MatMul', [kr, qrT]), decayMask]); // [H, N_j, N_i]
-    const kvLayer = g.input(`kv_in.${l}`, 'float32', ['batch', H, dv, dk]);
-    const fromState = reduceSum(g, g.op('Mul', [g.op('MatMul', [kvLayer, qrT]), stateRead]), [0], false);
+    const kvLayer = g.input(`kv_in.${l}`, 'float32', per([H, dv, dk]));
+    const readAll = g.op('Mul', [g.op('MatMul', [kvLayer, qrT]), stateRead]); // [(B,) H, dv, N]
+    const fromState = batched ? reduceSum(g, readAll, [0], false) : readAll;
     const oT = g.op('Add', [g.op('MatMul', [vT, scores]), fromState]);
     const o = transpose(g, oT, [2, 0, 1]); // [N, H, dv]
     const gn = w.use(`${p}self_attn.group_norm.weight`, gw.raw(`${p}self_attn.group_norm.weight`));
@@ -234,7 +241,7 @@ export function buildForwardGraph(
     g.output(concat(g, deltaV, 0), 'delta_v', 'float32', [L, H, 'nodes', dv]);
   } else {
     kvOut.forEach((kv, l) => {
-      g.output(kv, `kv_out.${l}`, 'float32', ['batch', H, dv, dk]);
+      g.output(kv, `kv_out.${l}`, 'float32', per([H, dv, dk]));
     });
   }
   return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: w.feeds };

@@ -73,10 +73,12 @@ export class DenseRetNetModel extends GraphModel {
     return Object.fromEntries(Array.from({ length: this.dims.L }, (_, l) => [kvName(l), make(l)]));
   }
 
+  /** Runs the forward graph of `mode`, specialised to one sequence when the batch has one (no cross-sequence sum). */
   private forward(mode: ForwardMode, seqs: readonly SequenceNodes[], logitRows: readonly number[]) {
+    const batched = seqs.length > 1;
     return this.run(
-      mode,
-      (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement),
+      batched ? `${mode}-batched` : mode,
+      (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement, batched),
       forwardFeeds(this.feedContext, seqs, logitRows, mode === 'advance'),
     );
   }
