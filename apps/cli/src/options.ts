@@ -60,6 +60,11 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** One integer >= 1 (commander argument parser). */
+export function positiveInteger(value: string): number {
+  return integer(1, '>= 1')(value);
+}
+
 /** Comma-separated positive integers, e.g. `--batch-sizes 1,4,8`. */
 export function integerList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());

@@ -13,9 +13,19 @@ import {
   addSamplingOptions,
   DRAFTER_NAMES,
   integerList,
+  positiveInteger,
 } from './options.js';
 import { painter } from './terminal.js';
 import { CLI_VERSION } from './version.js';
+
+/** Adds the examples to a command's --help and binds its action (which throws; cli.ts reports). */
+function finish(
+  command: Command,
+  exampleLines: readonly string[],
+  action: Parameters<Command['action']>[0],
+): void {
+  command.addHelpText('after', examples(exampleLines)).action(action);
+}
 
 function examples(lines: readonly string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
@@ -83,20 +93,17 @@ export function buildProgram(): Command {
   addDraftOption(generate);
   addSamplingOptions(generate);
   addOutputOptions(generate, 'print one JSON object {text, tokens, stats, ...} instead of streaming');
-  generate
-    .addHelpText(
-      'after',
-      examples([
-        'densessm generate "The meaning of life is"',
-        'densessm generate --draft none -n 64 "Plain decoding, for comparison:"',
-        'densessm generate --temperature 0.8 --top-p 0.95 --seed 7 "Once upon a time"',
-        'cat prompt.txt | densessm generate --json > out.json',
-        'densessm generate --model ./my-model --draft ./my-model/draft --stop "\\n\\n" "Q: why? A:"',
-      ]),
-    )
-    .action(async (words: string[], options) => {
-      await runGenerate(words, options);
-    });
+  finish(
+    generate,
+    [
+      'densessm generate "The meaning of life is"',
+      'densessm generate --draft none -n 64 "Plain decoding, for comparison:"',
+      'densessm generate --temperature 0.8 --top-p 0.95 --seed 7 "Once upon a time"',
+      'cat prompt.txt | densessm generate --json > out.json',
+      'densessm generate --model ./my-model --draft ./my-model/draft --stop "\\n\\n" "Q: why? A:"',
+    ],
+    runGenerate,
+  );
 
   const chat = program
     .command('chat')
@@ -110,18 +117,15 @@ export function buildProgram(): Command {
   addDraftOption(chat);
   addSamplingOptions(chat, 256);
   addOutputOptions(chat, 'print one JSON object per turn (JSON Lines) instead of streaming');
-  chat
-    .addHelpText(
-      'after',
-      examples([
-        'densessm chat',
-        'densessm chat --system "Answer in one sentence." --draft lookup',
-        "printf 'Hi!\\nTell me more.\\n' | densessm chat --json",
-      ]),
-    )
-    .action(async (options) => {
-      await runChat(options);
-    });
+  finish(
+    chat,
+    [
+      'densessm chat',
+      'densessm chat --system "Answer in one sentence." --draft lookup',
+      "printf 'Hi!\\nTell me more.\\n' | densessm chat --json",
+    ],
+    runChat,
+  );
 
   const bench = program
     .command('bench')
@@ -140,12 +144,7 @@ export function buildProgram(): Command {
       '-p, --prompts <set>',
       'prompt set: a name in bench/prompts/ or a .jsonl/.txt file (default: every set)',
     )
-    .option(
-      '-r, --repeats <n>',
-      'runs per configuration (the median is reported)',
-      (v) => integerList(v)[0],
-      3,
-    )
+    .option('-r, --repeats <n>', 'runs per configuration (the median is reported)', positiveInteger, 3)
     .option(
       '-o, --out <file>',
       'where to write the JSON results (default: bench/results/<model>-<time>.json)',
@@ -153,18 +152,15 @@ export function buildProgram(): Command {
   addModelOptions(bench);
   addSamplingOptions(bench, 64);
   addOutputOptions(bench, 'print the results as JSON on stdout (the file is written too)');
-  bench
-    .addHelpText(
-      'after',
-      examples([
-        'densessm bench',
-        'densessm bench --drafters lookup,recycling --batch-sizes 1,4 --repeats 5',
-        'densessm bench --prompts code --max-tokens 128 --json > result.json',
-      ]),
-    )
-    .action(async (options) => {
-      await runBench(options);
-    });
+  finish(
+    bench,
+    [
+      'densessm bench',
+      'densessm bench --drafters lookup,recycling --batch-sizes 1,4 --repeats 5',
+      'densessm bench --prompts code --max-tokens 128 --json > result.json',
+    ],
+    runBench,
+  );
 
   const evaluate = program
     .command('eval')
@@ -175,19 +171,16 @@ export function buildProgram(): Command {
         '(all of them in the first window) are scored, so every token is scored once with the same context length.',
     )
     .argument('<file>', 'text file to score')
-    .option('-w, --window <n>', 'tokens of context per window', (v) => integerList(v)[0], 512)
-    .option('--stride <n>', 'tokens between window starts (default: window / 2)', (v) => integerList(v)[0])
-    .option('--limit <n>', 'score at most the first n tokens', (v) => integerList(v)[0]);
+    .option('-w, --window <n>', 'tokens of context per window', positiveInteger, 512)
+    .option('--stride <n>', 'tokens between window starts (default: window / 2)', positiveInteger)
+    .option('--limit <n>', 'score at most the first n tokens', positiveInteger);
   addModelOptions(evaluate);
   addOutputOptions(evaluate, 'print {perplexity, nll, tokens, ...} as JSON');
-  evaluate
-    .addHelpText(
-      'after',
-      examples(['densessm eval corpus.txt', 'densessm eval corpus.txt --window 1024 --stride 256 --json']),
-    )
-    .action(async (file: string, options) => {
-      await runEval(file, options);
-    });
+  finish(
+    evaluate,
+    ['densessm eval corpus.txt', 'densessm eval corpus.txt --window 1024 --stride 256 --json'],
+    runEval,
+  );
 
   const inspect = program
     .command('inspect')
@@ -197,23 +190,15 @@ export function buildProgram(): Command {
         '(fixed, whatever the context length), tokenizer and drafter assets.',
     )
     .argument('[model]', 'model folder (default: --model, $DENSESSM_MODEL, else the shipped target)');
-  addModelOptions(inspect);
-  inspect
-    .option('--json', 'print the report as JSON')
-    .addHelpText('after', examples(['densessm inspect', 'densessm inspect ./models/x/draft --json']))
-    .action(async (folder: string | undefined, options) => {
-      await runInspect(folder, options);
-    });
+  addModelOptions(inspect).option('--json', 'print the report as JSON');
+  finish(inspect, ['densessm inspect', 'densessm inspect ./models/x/draft --json'], runInspect);
 
-  program
+  const models = program
     .command('models')
     .summary('list the models that ship with densessm')
     .description('List the model folders under models/ (the default first) with their drafter assets.')
-    .option('--json', 'print the list as JSON')
-    .addHelpText('after', examples(['densessm models', 'densessm models --json']))
-    .action(async (options) => {
-      await runModels(options);
-    });
+    .option('--json', 'print the list as JSON');
+  finish(models, ['densessm models', 'densessm models --json'], runModels);
 
   return program;
 }
