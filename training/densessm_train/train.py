@@ -67,14 +67,17 @@ def evaluate(model, stream_t, seq, bs=64, max_windows=None, amp_on=True):
 
 
 def train_side_by_side(models, streams, steps, batch, seq, lrs, warmup, log, seed=0, eval_every=200,
-                       eval_windows=64, time_limit=None, wd=0.1):
+                       eval_windows=64, time_limit=None, wd=0.1, train_fwd=None, full_eval_every=0):
     """models: {name: LM}; lrs: {name: peak lr}; streams: {split: torch int tensor on device}.
-    Returns {name: summary dict}. Writes progress lines through `log`."""
+    train_fwd: optional {name: callable} used for the training forward (e.g. torch.compile'd), evaluation uses
+    the plain modules. Returns {name: summary dict}. Writes progress lines through `log`."""
+    fwd = train_fwd or models
     dev = streams["train"].device
     opts = {k: make_opt(m, lrs[k], wd) for k, m in models.items()}
     g = torch.Generator(device="cpu").manual_seed(seed)
     tr = streams["train"]
     hist = {k: [] for k in models}
+    models = dict(models)
     t0 = time.time()
     tok_per_step = batch * seq
     done = 0
@@ -86,7 +89,7 @@ def train_side_by_side(models, streams, steps, batch, seq, lrs, warmup, log, see
             for gr in opts[k].param_groups:
                 gr["lr"] = lr
             with amp(x):
-                logits = m(x)
+                logits = fwd[k](x)
             loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1).long())
             opts[k].zero_grad(set_to_none=True)
             loss.backward()
@@ -103,6 +106,11 @@ def train_side_by_side(models, streams, steps, batch, seq, lrs, warmup, log, see
             for k, m in models.items():
                 vl, _ = evaluate(m, streams["validation"], seq, max_windows=eval_windows)
                 log(f"eval step {step + 1:5d} {k:>22s} val_loss(first {eval_windows} windows) {vl:.4f}")
+        if full_eval_every and (step + 1) % full_eval_every == 0 and step + 1 < steps:
+            for k, m in models.items():
+                vl, _ = evaluate(m, streams["validation"], seq)
+                hist.setdefault(k + ":val", []).append((step + 1, vl))
+                log(f"full-val step {step + 1:5d} {k:>22s} val_loss {vl:.4f} ppl {math.exp(vl):.2f}")
         if time_limit and time.time() - t0 > time_limit:
             log(f"time limit {time_limit}s reached at step {step + 1}/{steps}: stopping early")
             break
@@ -121,6 +129,8 @@ def train_side_by_side(models, streams, steps, batch, seq, lrs, warmup, log, see
                 l, n = evaluate(m, streams[sp], seq)
                 res[f"{sp}_loss"], res[f"{sp}_ppl"], res[f"{sp}_tokens"] = l, math.exp(l), n
         res["loss_curve"] = hist[k]
+        if k + ":val" in hist:
+            res["val_curve"] = hist[k + ":val"]
         out[k] = res
         log(f"final {k}: " + json.dumps({a: b for a, b in res.items() if a != "loss_curve"}))
     return out
