@@ -59,4 +59,6 @@ export interface FakeCoreOptions {
   /** Longest accepted draft per round. */
   maxDraftLength?: number;
   contextLength?: number;
+  /** Test hook: the inference thread exits during this round (1-based), as if the runtime had crashed. */
+  crashAtRound?: number;
 }

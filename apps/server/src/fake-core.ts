@@ -91,12 +91,15 @@ export class FakeCore implements BatchCore {
   private readonly prefillMs: number;
   private readonly maxDraftLength: number;
   private live = 0;
+  private roundsRun = 0;
+  private readonly crashAtRound: number | undefined;
 
   constructor(options: FakeCoreOptions = {}) {
     this.roundMs = options.roundMs ?? 2;
     this.perSequenceMs = options.perSequenceMs ?? 0;
     this.prefillMs = options.prefillMs ?? 1;
     this.maxDraftLength = options.maxDraftLength ?? 4;
+    this.crashAtRound = options.crashAtRound;
     this.info = {
       modelId: options.modelId ?? 'fake-dense-ssm',
       drafters: ['none', 'fake-lookahead'],
@@ -158,6 +161,7 @@ export class FakeCore implements BatchCore {
 
   async round(sequences: readonly CoreSequence[]): Promise<RoundOutput[]> {
     blockFor(this.roundMs + this.perSequenceMs * sequences.length);
+    if (++this.roundsRun === this.crashAtRound) process.exit(70);
     return sequences.map((s) => this.advance(s as FakeSequence));
   }
 

@@ -33,7 +33,13 @@ describe('continuous batching over HTTP', () => {
     const alone: string[] = [];
     for (let i = 0; i < prompts.length; i++)
       alone.push((await chat(prompts[i]!, lengths[i]!)).choices[0]!.message.content);
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, server.engine.occupancy().running);
+    }, 1);
     const together = await Promise.all(prompts.map((p, i) => chat(p, lengths[i]!)));
+    clearInterval(sampler);
+    expect(peak).toBe(8);
     together.forEach((response, i) => {
       expect(response.choices[0]!.message.content).toBe(alone[i]);
       expect(response.usage.completion_tokens).toBe(lengths[i]);

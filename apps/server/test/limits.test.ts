@@ -154,4 +154,17 @@ describe('limits and lifecycle', () => {
     expect(body).toContain('"finish_reason":"abort"');
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
+
+  it('fails in-flight requests with 503 and reports failed health when the inference thread dies', async () => {
+    const server = await start({}, { fakeCore: { roundMs: 5, crashAtRound: 5 } });
+    const streamed = await postJson(`${server.url}/v1/completions`, completion(500, { stream: true }));
+    expect(streamed.status).toBe(200);
+    const body = await streamed.text();
+    expect(body).toContain('"code":"engine_failed"');
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(server.status()).toBe('failed');
+    expect((await fetch(`${server.url}/health`)).status).toBe(503);
+    await expectError(await postJson(`${server.url}/v1/completions`, completion(3)), 503, 'engine_failed');
+    expect(server.engine.occupancy()).toEqual({ running: 0, waiting: 0 });
+  });
 });

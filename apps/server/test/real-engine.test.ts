@@ -131,8 +131,15 @@ describe('server over the real engine (random dense_retnet + shipped tokenizer, 
     for (const drafter of ['none', 'lookup+recycling']) {
       const alone: string[] = [];
       for (const p of prompts) alone.push(await ask(p, drafter));
+      let peak = 0;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, server.engine.occupancy().running);
+      }, 1);
       const together = await Promise.all(prompts.map((p) => ask(p, drafter)));
+      clearInterval(sampler);
       expect(together).toEqual(alone);
+      // They really were decoded together, not one after another.
+      expect(peak).toBeGreaterThanOrEqual(8);
     }
     await waitFor(async () => (await metricValue(server.url, 'vllm:num_requests_running')) === 0);
     // The speculative run did speculate: drafts were verified and some were accepted.
