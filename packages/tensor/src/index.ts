@@ -10,11 +10,12 @@ export {
   float32ToFloat16Array,
   float32ToFloat16Bits,
 } from './float16.js';
-export type { AttributeValue, Dim, Value } from './onnx/graph-builder.js';
+export type { AttributeValue, Dim, NodeInfo, Value } from './onnx/graph-builder.js';
 export { DEFAULT_OPSET, floatAttr, floatsAttr, GraphBuilder } from './onnx/graph-builder.js';
 export {
   assertPortable,
   NonPortableGraphError,
+  nonPortableNodes,
   nonPortableOps,
   PORTABLE_OPS,
   WEBGPU_LOWERINGS,

@@ -8,6 +8,7 @@ import {
   GraphBuilder,
   int64,
   NonPortableGraphError,
+  nonPortableNodes,
   nonPortableOps,
   PORTABLE_OPS,
   tensorOf,
@@ -301,6 +302,34 @@ describe('portable ops', () => {
     expect(() =>
       assertPortable(g, new Set([...PORTABLE_OPS, 'Trilu', 'Softplus', 'com.microsoft.MatMulNBits'])),
     ).not.toThrow();
+  });
+
+  it('flags portable ops in forms WebGPU gets wrong (Split without sizes, CumSum reverse)', () => {
+    const g = new GraphBuilder('forms');
+    const x = g.input('x', 'float32', [2, 4]);
+    const axis = g.constant(int64([], [1]));
+    const [a] = g.opN('Split', [x], 2, { axis: 1 });
+    const [b] = g.opN('Split', [x, g.constant(int64([2], [1, 3]))], 2, { axis: 1 });
+    const c = g.op('CumSum', [x, axis], { reverse: 1 });
+    const d = g.op('CumSum', [x, axis], { exclusive: 1 });
+    g.output(g.op('Concat', [a, b], { axis: 1 }), 'ab', 'float32', [2, 2]);
+    g.output(g.op('Add', [c, d]), 'cd', 'float32', [2, 4]);
+    expect(nonPortableOps(g)).toEqual([]);
+    const nodes = nonPortableNodes(g);
+    expect(nodes).toHaveLength(2);
+    expect(nodes[0]).toMatch(/^n_Split_\d+: Split without explicit split sizes/);
+    expect(nodes[1]).toMatch(/^n_CumSum_\d+: CumSum with reverse=1/);
+    expect(() => assertPortable(g)).toThrow(/form WebGPU gets wrong/);
+    expect(g.nodeList().map((n) => n.opType)).toEqual([
+      'Split',
+      'Split',
+      'CumSum',
+      'CumSum',
+      'Concat',
+      'Identity',
+      'Add',
+      'Identity',
+    ]);
   });
 
   it('never lists an op as both portable and needing a lowering', () => {

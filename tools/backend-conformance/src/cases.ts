@@ -453,6 +453,20 @@ export function opCases(): OpCase[] {
         tol: 1e-5,
       });
     }
+    for (const exclusive of [0, 1]) {
+      cases.push({
+        name: `CumSum reverse lowering (exclusive=${exclusive}): ReduceSum - forward CumSum (WebGPU-safe)`,
+        ops: ['CumSum', 'ReduceSum', 'Sub'],
+        inputs: [inp(x), cst(i64([], [1])), cst(i64([1], [1]))],
+        build: (g, [v, ax, axes]) =>
+          g.op('Sub', [
+            g.op('ReduceSum', [v, axes], { keepdims: 1 }),
+            g.op('CumSum', [v, ax], { exclusive: 1 - exclusive }),
+          ]),
+        expected: [out(cumsum(x, 1, exclusive === 1, true))],
+        tol: 1e-5,
+      });
+    }
     cases.push({
       name: 'CumSum axis 0 int32 axis, int64 data',
       ops: ['CumSum'],

@@ -32,6 +32,18 @@ export function floatsAttr(value: readonly number[]): AttributeValue {
   return { kind: 'floats', value };
 }
 
+/** A node as recorded by the builder (read-only view for checks such as `assertPortable`). */
+export interface NodeInfo {
+  readonly opType: string;
+  /** Input value names; '' marks an omitted optional input. */
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly name: string;
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+  /** '' for the default ONNX domain. */
+  readonly domain: string;
+}
+
 interface NodeRecord {
   opType: string;
   inputs: string[];
@@ -213,6 +225,11 @@ export class GraphBuilder {
 
   get nodeCount(): number {
     return this.nodes.length;
+  }
+
+  /** The nodes so far, in order (a read-only view). */
+  nodeList(): readonly NodeInfo[] {
+    return this.nodes;
   }
 
   /** The distinct op types in the graph so far; ops of another domain appear as `domain.OpType`. */

@@ -6,7 +6,7 @@
  * Unsqueeze/Identity are layout-only ops that never need a GPU kernel.
  * An op outside this set still *runs* under WebGPU, but on the CPU EP, with a GPU<->CPU copy either side.
  */
-import type { GraphBuilder } from './graph-builder.js';
+import type { GraphBuilder, NodeInfo } from './graph-builder.js';
 
 export const PORTABLE_OPS: ReadonlySet<string> = new Set([
   'Abs',
@@ -71,22 +71,42 @@ export const WEBGPU_LOWERINGS: Readonly<Record<string, string>> = {
   Sign: 'Sub(Cast(Greater(x, 0)), Cast(Less(x, 0)))',
 };
 
-/** The graph uses ops outside the allowed set. */
+/**
+ * Node-level rules for ops that are in PORTABLE_OPS but misbehave on onnxruntime-web 1.30's WebGPU EP in some
+ * forms (found by tools/backend-conformance/webgpu): each returns a problem description or undefined.
+ */
+const NODE_RULES: Readonly<Record<string, (n: NodeInfo) => string | undefined>> = {
+  Split: (n) =>
+    n.inputs.length < 2 || n.inputs[1] === ''
+      ? 'Split without explicit split sizes (WebGPU returns empty outputs): pass the sizes as the second input'
+      : undefined,
+  CumSum: (n) =>
+    n.attributes.reverse === 1
+      ? 'CumSum with reverse=1 (wrong on WebGPU): use Sub(ReduceSum(x, axis, keepdims=1), CumSum(x, axis, exclusive=1-e))'
+      : undefined,
+};
+
+/** The graph uses ops outside the allowed set, or portable ops in a form WebGPU gets wrong. */
 export class NonPortableGraphError extends Error {
   override readonly name = 'NonPortableGraphError';
   readonly code = 'NON_PORTABLE_OPS';
   constructor(
     readonly graph: string,
     readonly ops: readonly string[],
+    /** Nodes of portable ops used in a non-portable form ('node: problem'). */
+    readonly nodes: readonly string[] = [],
   ) {
-    super(
-      `graph '${graph}' uses ops without a kernel on every runtime (CPU, wasm, WebGPU): ${ops.join(', ')}. ` +
-        ops
-          .map((o) =>
-            WEBGPU_LOWERINGS[o] ? `${o} -> ${WEBGPU_LOWERINGS[o]}` : `${o}: express it with PORTABLE_OPS`,
-          )
-          .join('; '),
-    );
+    const parts: string[] = [];
+    if (ops.length > 0) {
+      const hints = ops.map((o) =>
+        WEBGPU_LOWERINGS[o] ? `${o} -> ${WEBGPU_LOWERINGS[o]}` : `${o}: express it with PORTABLE_OPS`,
+      );
+      parts.push(
+        `uses ops without a kernel on every runtime (CPU, wasm, WebGPU): ${ops.join(', ')}. ${hints.join('; ')}`,
+      );
+    }
+    if (nodes.length > 0) parts.push(`has nodes in a form WebGPU gets wrong: ${nodes.join('; ')}`);
+    super(`graph '${graph}' ${parts.join('; and it ')}`);
   }
 }
 
@@ -99,8 +119,22 @@ export function nonPortableOps(
   return [...ops].filter((o) => !allowed.has(o)).sort();
 }
 
-/** Throws NonPortableGraphError when the graph uses an op outside `allowed` (default PORTABLE_OPS). */
+/** Nodes whose op is portable but whose form is not (Split without sizes, CumSum reverse=1), as 'node: problem'. */
+export function nonPortableNodes(builder: GraphBuilder): string[] {
+  const out: string[] = [];
+  for (const n of builder.nodeList()) {
+    const problem = n.domain ? undefined : NODE_RULES[n.opType]?.(n);
+    if (problem) out.push(`${n.name}: ${problem}`);
+  }
+  return out;
+}
+
+/**
+ * Throws NonPortableGraphError when the graph uses an op outside `allowed` (default PORTABLE_OPS), or a portable
+ * op in a form the WebGPU EP gets wrong (see `nonPortableNodes`).
+ */
 export function assertPortable(builder: GraphBuilder, allowed: ReadonlySet<string> = PORTABLE_OPS): void {
   const bad = nonPortableOps(builder, allowed);
-  if (bad.length > 0) throw new NonPortableGraphError(builder.name, bad);
+  const nodes = nonPortableNodes(builder);
+  if (bad.length > 0 || nodes.length > 0) throw new NonPortableGraphError(builder.name, bad, nodes);
 }
