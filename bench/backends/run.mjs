@@ -94,6 +94,31 @@ async function benchBackend(kind, threads) {
     await s.release();
   }
 
+  // 1b. per-call overhead with many feeds (a graph whose weights are fed as inputs): 200 inputs of [8] summed
+  {
+    const backend = await makeBackend(kind, threads, true);
+    const g = new GraphBuilder('many');
+    let acc = g.input('f0', 'float32', [8]);
+    for (let i = 1; i < 200; i++) acc = g.op('Add', [acc, g.input(`f${i}`, 'float32', [8])]);
+    g.output(acc, 'y', 'float32', [8]);
+    const s = await backend.createSession(g.toBytes(), { name: 'many' });
+    const feeds = {};
+    for (let i = 0; i < 200; i++) feeds[`f${i}`] = float32([8], new Float32Array(8).fill(1));
+    out.call_200_feeds_200_adds = await timeCalls(() => s.run(feeds), 300);
+    await s.release();
+    // the same graph with the 199 extra operands as initializers: the difference is the cost of feeding
+    const h = new GraphBuilder('many_init');
+    const x = h.input('f0', 'float32', [8]);
+    let sum = x;
+    for (let i = 1; i < 200; i++)
+      sum = h.op('Add', [sum, h.initializer(`w${i}`, float32([8], new Float32Array(8).fill(1)))]);
+    h.output(sum, 'y', 'float32', [8]);
+    const t = await backend.createSession(h.toBytes(), { name: 'many_init' });
+    const one = { f0: feeds.f0 };
+    out.call_1_feed_200_adds = await timeCalls(() => t.run(one), 300);
+    await t.release();
+  }
+
   // 2. MatMul throughput with the weight as an initializer (as the models bind weights)
   const backend = await makeBackend(kind, threads, true);
   const K = 512;
@@ -266,7 +291,7 @@ if (part === '--part') {
       node: process.version,
     },
     runtimes: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' },
-    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); matmul weight [512,8192] f32 bound as initializer (and, *_weight_fed, fed as an input each call)`,
+    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); call_200_feeds = 200 [8] inputs summed by 199 Adds (call_1_feed: the same with initializers); matmul weight [512,8192] f32 bound as initializer (and, *_weight_fed, fed as an input each call)`,
     load_average_1m_before: loadBefore,
     load_average_1m_after: round(loadavg()[0], 2),
     backends: results,
