@@ -73,7 +73,7 @@ export function lookaheadFromTensors(
   file = 'lookahead',
 ): PassLookaheadDrafter {
   const t = tensors.get('lookahead.embeddings');
-  if (!t || t.dims.length !== 2)
+  if (t?.dims.length !== 2)
     throw new SpeculativeError('MODEL_MISMATCH', `${file} needs a [k, hidden] tensor lookahead.embeddings.`);
   const [k] = t.dims;
   const all = tensor(tensors, 'lookahead.embeddings', [k, target.hiddenSize], file);
