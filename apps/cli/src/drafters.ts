@@ -1,84 +1,164 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { LanguageModel } from '@densessm/models';
-import type { Drafter } from '@densessm/speculative';
+import type { Drafter, NamedTensor } from '@densessm/speculative';
 import { UnavailableError } from './errors.js';
 import type { DrafterChoice } from './options.js';
-import type { Terminal } from './terminal.js';
 
-/** What a drafter may need besides the choice: the target, its folder (for trained assets), the backend. */
+/**
+ * Where a model folder's trained drafter assets are (models/README.md): a draft model in `draft/` (or a
+ * sibling folder named `<something>-draft`), Medusa heads in `heads/` or `*heads*.safetensors`, PaSS lookahead
+ * embeddings in `lookahead/` or `lookahead*.safetensors`.
+ */
+export interface DrafterAssets {
+  readonly draftModel?: string;
+  readonly heads?: string;
+  readonly lookahead?: string;
+}
+
+function safetensorsIn(folder: string, matches: (name: string) => boolean): string | undefined {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return undefined;
+  const file = readdirSync(folder)
+    .filter((f) => f.endsWith('.safetensors') && matches(f))
+    .sort()[0];
+  return file === undefined ? undefined : join(folder, file);
+}
+
+export function findDrafterAssets(modelFolder: string): DrafterAssets {
+  const hasConfig = (f: string) => existsSync(join(f, 'config.json'));
+  const inside = join(modelFolder, 'draft');
+  const siblings = existsSync(dirname(modelFolder))
+    ? readdirSync(dirname(modelFolder))
+        .filter((n) => n !== basename(modelFolder) && n.endsWith('-draft'))
+        .map((n) => join(dirname(modelFolder), n))
+        .filter(hasConfig)
+    : [];
+  return {
+    draftModel: hasConfig(inside) ? inside : siblings.length === 1 ? siblings[0] : undefined,
+    heads:
+      safetensorsIn(join(modelFolder, 'heads'), () => true) ??
+      safetensorsIn(modelFolder, (f) => f.includes('heads')),
+    lookahead:
+      safetensorsIn(join(modelFolder, 'lookahead'), () => true) ??
+      safetensorsIn(modelFolder, (f) => f.startsWith('lookahead')),
+  };
+}
+
+/** Makes fresh drafters of one kind (bench needs one per configuration), holding what they share. */
+export interface DrafterFactory {
+  /** What the stats line and JSON call it. */
+  readonly label: string;
+  /** A new drafter; undefined for plain decoding. */
+  create(): Drafter | undefined;
+  dispose(): Promise<void>;
+}
+
 export interface DrafterContext {
   readonly target: LanguageModel;
   readonly modelFolder: string;
-  /** Loads another model folder (the draft model) on the target's backend. */
+  /** Loads another model folder (a draft model) on the target's backend. */
   loadModel(folder: string): Promise<LanguageModel>;
-  readonly terminal: Terminal;
-}
-
-/** A drafter ready for `generate`, plus what must be released after it. */
-export interface PreparedDrafter {
-  /** Undefined for plain decoding. */
-  readonly drafter: Drafter | undefined;
-  /** What the stats line and JSON call it. */
-  readonly label: string;
-  dispose(): Promise<void>;
 }
 
 const nothing = async () => {};
 
-/** The drafter `--draft` asked for. Every drafter is `@densessm/speculative`'s; this only wires it up. */
-export async function prepareDrafter(
+async function readTensors(file: string): Promise<ReadonlyMap<string, NamedTensor>> {
+  const { readSafetensorsFile } = await import('@densessm/tensor/node');
+  const tensors = new Map<string, NamedTensor>();
+  // fp16/bf16 come back as fp32; integer tensors are not drafter weights and are left out.
+  for (const [name, t] of await readSafetensorsFile(file, { toFloat32: true })) {
+    if (t.data instanceof Float32Array) tensors.set(name, { dims: t.dims, data: t.data });
+  }
+  return tensors;
+}
+
+function missing(kind: string, modelFolder: string): UnavailableError {
+  return new UnavailableError(
+    `--draft ${kind}: ${modelFolder} has no trained ${kind} (looked for ${kind}/ and ${kind}*.safetensors); try --draft lookup`,
+  );
+}
+
+/**
+ * The drafters `--draft` names, all built by `@densessm/speculative` (its asset readers and `autoDrafter`);
+ * this only finds the files and loads them once.
+ */
+export async function drafterFactory(
   choice: DrafterChoice,
   context: DrafterContext,
-): Promise<PreparedDrafter> {
-  if (choice.kind === 'none') return { drafter: undefined, label: 'none', dispose: nothing };
+): Promise<DrafterFactory> {
+  if (choice.kind === 'none') return { label: 'none', create: () => undefined, dispose: nothing };
   const speculative = await import('@densessm/speculative');
+  const { target, modelFolder } = context;
+  const assets = findDrafterAssets(modelFolder);
   switch (choice.kind) {
     case 'lookup':
-      return { drafter: new speculative.PromptLookupDrafter(), label: 'lookup', dispose: nothing };
+      return { label: 'lookup', create: () => new speculative.PromptLookupDrafter(), dispose: nothing };
     case 'recycling':
       return {
-        drafter: new speculative.TokenRecyclingDrafter({ vocabSize: context.target.vocabSize }),
         label: 'recycling',
+        create: () => new speculative.TokenRecyclingDrafter({ vocabSize: target.vocabSize }),
         dispose: nothing,
       };
     case 'model': {
       const model = await context.loadModel(choice.folder);
       return {
-        drafter: new speculative.DraftModelDrafter({ model }),
         label: 'draft-model',
+        create: () => new speculative.DraftModelDrafter({ model }),
         dispose: () => model.dispose(),
       };
     }
-    case 'heads':
+    case 'heads': {
+      if (assets.heads === undefined) throw missing('heads', modelFolder);
+      const file = assets.heads;
+      const tensors = await readTensors(file);
+      return {
+        label: 'heads',
+        create: () => speculative.medusaHeadsFromTensors(target, tensors, file),
+        dispose: nothing,
+      };
+    }
     case 'lookahead': {
-      const assets = join(context.modelFolder, choice.kind);
-      if (!existsSync(assets)) {
-        throw new UnavailableError(
-          `--draft ${choice.kind} needs trained ${choice.kind} in ${assets}, which this model does not have; try --draft lookup`,
-        );
-      }
-      throw new UnavailableError(
-        `--draft ${choice.kind}: this build of @densessm/speculative cannot load ${assets} yet; try --draft lookup`,
-      );
+      if (assets.lookahead === undefined) throw missing('lookahead', modelFolder);
+      const file = assets.lookahead;
+      const tensors = await readTensors(file);
+      return {
+        label: 'lookahead',
+        create: () => speculative.lookaheadFromTensors(target, tensors, file),
+        dispose: nothing,
+      };
     }
     case 'auto': {
-      // Copy-style drafters cost no model pass; a shipped draft model joins them when the folder has one.
-      const parts: Drafter[] = [
-        new speculative.PromptLookupDrafter(),
-        new speculative.TokenRecyclingDrafter({ vocabSize: context.target.vocabSize }),
+      const draftModel =
+        assets.draftModel === undefined ? undefined : await context.loadModel(assets.draftModel);
+      const medusaHeads = assets.heads === undefined ? undefined : await readTensors(assets.heads);
+      const lookahead = assets.lookahead === undefined ? undefined : await readTensors(assets.lookahead);
+      const parts = [
+        'lookup',
+        'recycling',
+        draftModel && 'draft-model',
+        medusaHeads && 'heads',
+        lookahead && 'lookahead',
       ];
-      const draftFolder = join(context.modelFolder, 'draft');
-      let draftModel: LanguageModel | undefined;
-      if (existsSync(join(draftFolder, 'config.json'))) {
-        draftModel = await context.loadModel(draftFolder);
-        parts.unshift(new speculative.DraftModelDrafter({ model: draftModel }));
-      }
       return {
-        drafter: new speculative.CompositeDrafter(parts),
-        label: `auto (${parts.map((p) => p.name).join('+')})`,
+        label: `auto (${parts.filter(Boolean).join('+')})`,
+        create: () => speculative.autoDrafter({ target, draftModel, medusaHeads, lookahead }),
         dispose: async () => draftModel?.dispose(),
       };
     }
   }
+}
+
+/** One drafter for one generation or conversation (what `generate` and `chat` use). */
+export interface PreparedDrafter {
+  readonly drafter: Drafter | undefined;
+  readonly label: string;
+  dispose(): Promise<void>;
+}
+
+export async function prepareDrafter(
+  choice: DrafterChoice,
+  context: DrafterContext,
+): Promise<PreparedDrafter> {
+  const factory = await drafterFactory(choice, context);
+  return { drafter: factory.create(), label: factory.label, dispose: () => factory.dispose() };
 }

@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { runBench } from './commands/bench.js';
 import { runChat } from './commands/chat.js';
 import { runEval } from './commands/eval.js';
@@ -131,8 +131,9 @@ export function buildProgram(): Command {
     .command('bench')
     .summary('compare plain decoding with each drafter')
     .description(
-      'Measure plain decoding against each drafter on the prompt sets in bench/prompts/, at several batch sizes,\n' +
-        'median of --repeats runs in one process. Prints a table and writes JSON under bench/results/.',
+      'Measure plain greedy decoding against each drafter on the prompt sets in bench/prompts/, at several batch\n' +
+        'sizes (a batch takes the first prompts of a set), median of --repeats runs after a warm-up, in one process.\n' +
+        'Prints a table and writes JSON under bench/results/.',
     )
     .option(
       '--drafters <list>',
@@ -150,7 +151,17 @@ export function buildProgram(): Command {
       'where to write the JSON results (default: bench/results/<model>-<time>.json)',
     );
   addModelOptions(bench);
-  addSamplingOptions(bench, 64);
+  bench
+    .addOption(
+      new Option('-n, --max-tokens <n>', 'tokens to generate per sequence')
+        .argParser(positiveInteger)
+        .default(64),
+    )
+    .addOption(
+      new Option('--max-draft-nodes <n>', 'draft tree budget per sequence per round').argParser(
+        positiveInteger,
+      ),
+    );
   addOutputOptions(bench, 'print the results as JSON on stdout (the file is written too)');
   finish(
     bench,

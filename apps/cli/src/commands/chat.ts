@@ -43,7 +43,6 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
     target: target.model,
     modelFolder: folder,
     loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-    terminal,
   });
 
   const history: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }] : [];

@@ -38,7 +38,6 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
     target: target.model,
     modelFolder: folder,
     loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-    terminal,
   });
   const promptIds = tokenizer.encode(prompt);
   const interrupt = onInterrupt();
