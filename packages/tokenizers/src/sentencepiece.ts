@@ -205,6 +205,8 @@ export class SentencePieceTokenizer implements Tokenizer {
   /** CONTROL, UNKNOWN and BYTE pieces (`reserved_id_map_`). */
   private readonly reservedPieces = new Map<string, number>();
   private readonly userDefined: string[] = [];
+  private readonly userDefinedBytes: Uint8Array[];
+  private readonly identityRules: boolean;
   private readonly byteIds = new Int32Array(256).fill(-1);
   private readonly charsmap: PrecompiledCharsmap | undefined;
   private readonly maxPieceChars: number;
@@ -287,6 +289,10 @@ export class SentencePieceTokenizer implements Tokenizer {
       );
     }
     this.userDefined.sort((a, b) => b.length - a.length);
+    this.userDefinedBytes = this.userDefined.map((sym) => encoder.encode(sym));
+    this.identityRules =
+      proto.normalizerSpec.precompiledCharsmap.length === 0 &&
+      this.userDefined.every((sym) => !sym.includes(' '));
     this.unkTokenId = unkId;
     this.minScore = minScore;
     this.maxScore = maxScore;
@@ -310,8 +316,14 @@ export class SentencePieceTokenizer implements Tokenizer {
 
   /** normalizer.cc Normalize(): precompiled rules, whitespace clean-up, dummy prefix, ' ' -> U+2581. */
   normalize(text: string): string {
+    if (this.identityRules) return this.normalizeIdentity(wellFormed(text));
+    return this.normalizeBytes(wellFormed(text));
+  }
+
+  /** normalizer.cc's loop over UTF-8 prefixes; needed when a charsmap can rewrite characters. */
+  private normalizeBytes(text: string): string {
     const spec = this.proto.normalizerSpec;
-    const input = encoder.encode(wellFormed(text));
+    const input = encoder.encode(text);
     let pos = 0;
     const prefix = (): Uint8Array => {
       const user = this.matchUserDefined(input, pos);
@@ -369,9 +381,29 @@ export class SentencePieceTokenizer implements Tokenizer {
     return decoder.decode(Uint8Array.from(out));
   }
 
+  /**
+   * The same rules without a charsmap (user-defined symbols without spaces pass through unchanged either
+   * way): only U+0020 is special, so whole-string operations give the byte loop's result.
+   */
+  private normalizeIdentity(text: string): string {
+    const spec = this.proto.normalizerSpec;
+    const space = spec.escapeWhitespaces ? SPACE_SYMBOL : ' ';
+    let s = text;
+    if (spec.removeExtraWhitespaces) s = s.replace(/^ +/, '').replace(/ {2,}/g, ' ');
+    if (s.length === 0) return '';
+    if (spec.escapeWhitespaces) s = s.replaceAll(' ', SPACE_SYMBOL);
+    if (spec.addDummyPrefix) s = space + s;
+    // Trailing spaces go after escaping, so literal U+2581 characters at the end go too (as in C++).
+    if (spec.removeExtraWhitespaces) {
+      let end = s.length;
+      while (end > 0 && s[end - 1] === space) end--;
+      s = s.slice(0, end);
+    }
+    return s;
+  }
+
   private matchUserDefined(bytes: Uint8Array, pos: number): number {
-    for (const sym of this.userDefined) {
-      const b = encoder.encode(sym);
+    for (const b of this.userDefinedBytes) {
       if (b.length === 0 || pos + b.length > bytes.length) continue;
       let ok = true;
       for (let i = 0; i < b.length && ok; i++) ok = bytes[pos + i] === b[i];

@@ -72,6 +72,21 @@ describe('decode(encode(x)) == x where the tokenizer is lossless', () => {
     });
   }
 
+  it('SentencePiece: the whole-string identity normalizer equals normalizer.cc byte loop', () => {
+    for (const name of ['spm-bpe', 'spm-unigram'] as const) {
+      const tok = spmFixture(name) as unknown as {
+        normalize(t: string): string;
+        normalizeBytes(t: string): string;
+      };
+      fc.assert(
+        fc.property(messyText, (x) => {
+          expect(tok.normalize(x)).toBe(tok.normalizeBytes(wellFormed(x)));
+        }),
+        { numRuns: 300 },
+      );
+    }
+  });
+
   it('SentencePiece models with whitespace clean-up or NFKC are lossy in the documented way', () => {
     const tok = spmFixture('spm-unigram');
     expect(tok.decode(tok.encode('  a   b  ', { addSpecialTokens: false }))).toBe('a b');
