@@ -40,6 +40,7 @@ export {
   type SpeculativeBenchRow,
 } from './speculative-bench.js';
 export { type GeneratedToken, StopStringMatcher, type TokenDecoder } from './stop-strings.js';
+export { TextBridgeDrafter, type TextBridgeOptions, type TokenizerBridge } from './text-bridge-drafter.js';
 export { TokenRecyclingDrafter, type TokenRecyclingOptions } from './token-recycling-drafter.js';
 export {
   buildTreeTemplate,
