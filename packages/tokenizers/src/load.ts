@@ -86,6 +86,13 @@ export async function loadTokenizer(
   options: LoadTokenizerOptions = {},
 ): Promise<LoadedTokenizer> {
   const config = ((await readJson(files, 'tokenizer_config.json')) ?? {}) as TokenizerConfig;
+  // Newer transformers versions save the template beside tokenizer_config.json instead of inside it.
+  if (config.chat_template == null && files.names.includes('chat_template.jinja')) {
+    config.chat_template = utf8.decode(await files.read('chat_template.jinja'));
+  } else if (config.chat_template == null && files.names.includes('chat_template.json')) {
+    const saved = (await readJson(files, 'chat_template.json')) as { chat_template?: string } | undefined;
+    if (typeof saved?.chat_template === 'string') config.chat_template = saved.chat_template;
+  }
   const eosTokenId = eosFromGenerationConfig(await readJson(files, 'generation_config.json'));
   const tiktokenConfig = (await readJson(files, 'tiktoken_config.json')) as
     | {

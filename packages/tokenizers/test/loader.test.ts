@@ -85,6 +85,21 @@ describe('loadTokenizer picks the adapter from the folder', () => {
     expect(loaded.tokenizer.eosTokenId).toBe(5);
   });
 
+  it('reads the chat template from chat_template.jinja or chat_template.json when the config has none', async () => {
+    const model = new Uint8Array(readFixture('spm-bpe/tokenizer.model'));
+    const jinja = await loadTokenizer(
+      filesFromRecord({ 'tokenizer.model': model, 'chat_template.jinja': '{{ messages[0].content }}!' }),
+    );
+    expect(jinja.chatTemplate.render([{ role: 'user', content: 'hey' }])).toBe('hey!');
+    const json = await loadTokenizer(
+      filesFromRecord({
+        'tokenizer.model': model,
+        'chat_template.json': '{"chat_template": "[{{ messages | length }}]"}',
+      }),
+    );
+    expect(json.chatTemplate.render([])).toBe('[0]');
+  });
+
   it('falls back to the byte-level tokenizer only when asked', async () => {
     const loaded = await loadTokenizer(filesFromRecord({ 'config.json': '{}' }), {
       allowByteLevelFallback: true,
