@@ -51,58 +51,75 @@ function shapeText(dims: readonly unknown[] | undefined): string {
   return dims ? `[${dims.map((d) => (d === undefined || d === null ? '?' : String(d))).join(', ')}]` : '[?]';
 }
 
+function badFeed(spec: InputSpec, sessionName: string, what: string): never {
+  throw new BackendError(
+    'BAD_FEED',
+    `session '${sessionName}': input '${spec.name}' expects ${spec.dtype} ${shapeText(spec.dims)}: ${what}`,
+    sessionName,
+  );
+}
+
 /**
  * Checks feeds against the declared inputs: every input fed, no unknown names, dtypes equal, ranks equal, fixed
  * dims equal, one size per symbolic dim name across all inputs, data length matching dims. Throws BackendError.
+ * `known` (the set of input names) may be passed to save rebuilding it on every call.
  */
 export function validateFeeds(
   specs: readonly InputSpec[],
   feeds: Readonly<Record<string, Tensor>>,
   sessionName: string,
+  known?: ReadonlySet<string>,
 ): void {
-  const symbols = new Map<string, { size: number; input: string }>();
+  let symbols: Map<string, { size: number; input: string }> | undefined;
   for (const spec of specs) {
     const t = feeds[spec.name];
-    const expected = `${spec.dtype} ${shapeText(spec.dims)}`;
     if (t === undefined) {
       throw new BackendError(
         'MISSING_FEED',
-        `session '${sessionName}': input '${spec.name}' (${expected}) was not fed; pass it in the feeds`,
+        `session '${sessionName}': input '${spec.name}' (${spec.dtype} ${shapeText(spec.dims)}) was not fed; pass it in the feeds`,
         sessionName,
       );
     }
-    const bad = (what: string): never => {
-      throw new BackendError(
-        'BAD_FEED',
-        `session '${sessionName}': input '${spec.name}' expects ${expected}: ${what}`,
-        sessionName,
-      );
-    };
-    if (!DTYPES.has(t.dtype)) bad(`dtype ${String(t.dtype)} is not one of float32, float16, int32, int64`);
-    if (t.dtype !== spec.dtype) bad(`got ${t.dtype}`);
-    if (!(t.data instanceof ARRAY_FOR[t.dtype])) bad(`${t.dtype} data must be a ${ARRAY_FOR[t.dtype].name}`);
+    if (!DTYPES.has(t.dtype))
+      badFeed(spec, sessionName, `dtype ${String(t.dtype)} is not one of float32, float16, int32, int64`);
+    if (t.dtype !== spec.dtype) badFeed(spec, sessionName, `got ${t.dtype}`);
+    if (!(t.data instanceof ARRAY_FOR[t.dtype]))
+      badFeed(spec, sessionName, `${t.dtype} data must be a ${ARRAY_FOR[t.dtype].name}`);
     const n = elementCount(t.dims);
-    if (t.data.length !== n) bad(`dims ${shapeText(t.dims)} need ${n} elements, data has ${t.data.length}`);
-    if (spec.dims) {
-      if (spec.dims.length !== t.dims.length) bad(`got rank ${t.dims.length} ${shapeText(t.dims)}`);
-      spec.dims.forEach((d, i) => {
-        const got = t.dims[i];
-        if (typeof d === 'number' && d >= 0 && got !== d) bad(`dim ${i} is ${got}, must be ${d}`);
-        if (typeof d === 'string' && d.length > 0) {
-          const seen = symbols.get(d);
-          if (seen === undefined) symbols.set(d, { size: got, input: spec.name });
-          else if (seen.size !== got)
-            bad(`dim ${i} ('${d}') is ${got} but '${seen.input}' has ${d} = ${seen.size}`);
-        }
-      });
+    if (t.data.length !== n)
+      badFeed(spec, sessionName, `dims ${shapeText(t.dims)} need ${n} elements, data has ${t.data.length}`);
+    const dims = spec.dims;
+    if (!dims) continue;
+    if (dims.length !== t.dims.length)
+      badFeed(spec, sessionName, `got rank ${t.dims.length} ${shapeText(t.dims)}`);
+    for (let i = 0; i < dims.length; i++) {
+      const d = dims[i];
+      const got = t.dims[i];
+      if (typeof d === 'number') {
+        if (d >= 0 && got !== d) badFeed(spec, sessionName, `dim ${i} is ${got}, must be ${d}`);
+      } else if (typeof d === 'string' && d.length > 0) {
+        symbols ??= new Map();
+        const seen = symbols.get(d);
+        if (seen === undefined) symbols.set(d, { size: got, input: spec.name });
+        else if (seen.size !== got)
+          badFeed(
+            spec,
+            sessionName,
+            `dim ${i} ('${d}') is ${got} but '${seen.input}' has ${d} = ${seen.size}`,
+          );
+      }
     }
   }
-  const known = new Set(specs.map((s) => s.name));
+  // every declared input is present, so more keys than inputs means an unknown name
+  let count = 0;
+  for (const _ in feeds) count++;
+  if (count === specs.length) return;
+  const names = known ?? new Set(specs.map((s) => s.name));
   for (const name of Object.keys(feeds)) {
-    if (!known.has(name)) {
+    if (!names.has(name)) {
       throw new BackendError(
         'UNKNOWN_FEED',
-        `session '${sessionName}': '${name}' is not an input of this graph (inputs: ${[...known].join(', ')})`,
+        `session '${sessionName}': '${name}' is not an input of this graph (inputs: ${[...names].join(', ')})`,
         sessionName,
       );
     }
@@ -185,6 +202,9 @@ export class OrtSessionAdapter implements Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   private readonly specs: InputSpec[];
+  private readonly known: ReadonlySet<string>;
+  /** Some input's dtype is unknown (no metadata): take it from the feed. */
+  private readonly untyped: boolean;
   private queue: Promise<unknown> = Promise.resolve();
   private released = false;
 
@@ -199,6 +219,8 @@ export class OrtSessionAdapter implements Session {
       const m = meta.get(name);
       return m?.isTensor ? { name, dtype: m.type ?? '?', dims: m.shape } : { name, dtype: '?' };
     });
+    this.known = new Set(this.inputNames);
+    this.untyped = this.specs.some((s) => s.dtype === '?');
   }
 
   get name(): string {
@@ -230,11 +252,10 @@ export class OrtSessionAdapter implements Session {
       );
     }
     if (this.options.validate !== false) {
-      validateFeeds(
-        this.specs.map((s) => (s.dtype === '?' ? { ...s, dtype: feeds[s.name]?.dtype ?? '?' } : s)),
-        feeds,
-        name,
-      );
+      const specs = this.untyped
+        ? this.specs.map((s) => (s.dtype === '?' ? { ...s, dtype: feeds[s.name]?.dtype ?? '?' } : s))
+        : this.specs;
+      validateFeeds(specs, feeds, name, this.known);
     }
     const fetches = outputs ?? this.outputNames;
     for (const o of fetches) {
