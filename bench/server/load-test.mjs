@@ -73,7 +73,8 @@ function percentile(sorted, p) {
 
 async function startServer(flags) {
   const cli = fileURLToPath(new URL('../../apps/server/dist/cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, '--port', '0', '--log-level', 'info', ...splitFlags(flags)], {
+  // Our --port and --log-level come last and win: the readiness check below reads the info-level log lines.
+  const child = spawn(process.execPath, [cli, ...splitFlags(flags), '--port', '0', '--log-level', 'info'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let buffered = '';
@@ -235,6 +236,12 @@ async function main() {
   const repeats = intArg('repeats', 1, 9);
   const loadBefore = Math.round(loadavg()[0] * 100) / 100;
   const server = args.spawn ? await startServer(args.spawn) : null;
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      // Do not leave the spawned server behind.
+      void (server?.stop() ?? Promise.resolve()).then(() => process.exit(130));
+    });
+  }
   const base = (server?.url ?? args.url).replace(/\/$/, '');
   try {
     const headers = args['api-key'] ? { authorization: `Bearer ${args['api-key']}` } : {};

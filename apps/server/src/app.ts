@@ -168,7 +168,7 @@ export function createApp(ctx: AppContext): Hono<Env> {
       servedModels: [ctx.modelName],
       maxTokensCap: config.maxTokensCap,
       defaultMaxTokens: config.defaultMaxTokens,
-      drafters: ['auto', ...(info?.drafters ?? [])],
+      drafters: info?.drafters ?? [],
     };
     const request =
       endpoint === 'chat' ? validateChatRequest(raw, limits) : validateCompletionRequest(raw, limits);
@@ -176,12 +176,12 @@ export function createApp(ctx: AppContext): Hono<Env> {
     const engineId = randomUUID().replaceAll('-', '');
     const log = c.get('log');
     const arrivedAt = c.get('arrivedAt');
-    const requested = request.drafter ?? config.drafter;
     const handle = engine.submit({
       id: engineId,
       input: request.input,
       sampling: request.sampling,
-      drafter: requested === 'auto' ? null : requested,
+      // null: the engine's default drafter (--drafter).
+      drafter: request.drafter,
     });
     const tracker = new RequestTracker(metrics, arrivedAt);
     const signal = c.req.raw.signal;

@@ -102,8 +102,8 @@ export class FakeCore implements BatchCore {
     this.crashAtRound = options.crashAtRound;
     this.info = {
       modelId: options.modelId ?? 'fake-dense-ssm',
-      drafters: ['none', 'fake-lookahead'],
-      defaultDrafter: 'fake-lookahead',
+      drafters: ['auto', 'none', 'fake-lookahead'],
+      defaultDrafter: 'auto',
       contextLength: options.contextLength ?? 4096,
     };
   }
@@ -116,10 +116,11 @@ export class FakeCore implements BatchCore {
   async admit(requests: readonly EngineRequest[]): Promise<(CoreSequence | CoreRequestError)[]> {
     blockFor(this.prefillMs);
     return requests.map((request) => {
-      const drafter = request.drafter ?? this.info.defaultDrafter;
-      if (!this.info.drafters.includes(drafter)) {
-        return new CoreRequestError('unknown_drafter', `Unknown drafter '${drafter}'.`);
+      const asked = request.drafter ?? this.info.defaultDrafter;
+      if (!this.info.drafters.includes(asked)) {
+        return new CoreRequestError('unknown_drafter', `Unknown drafter '${asked}'.`);
       }
+      const drafter = asked === 'auto' ? 'fake-lookahead' : asked;
       const prompt =
         request.input.kind === 'text'
           ? request.input.prompt

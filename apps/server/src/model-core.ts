@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createNodeBackend } from '@densessm/backend-node';
 import { type LanguageModel, loadModel } from '@densessm/models';
 import {
-  CompositeDrafter,
+  autoDrafter,
   type Drafter,
+  DraftModelDrafter,
   PromptLookupDrafter,
   type SequenceResult,
   type SpeculationMetrics,
@@ -33,20 +36,29 @@ export interface TextCodec {
   renderChat(messages: readonly ChatMessage[]): string | null;
 }
 
-/** Drafters a request may name (`auto` = the operator's default). Names match the CLI's `--drafter`. */
-const DRAFTERS = ['auto', 'none', 'lookup', 'recycling', 'lookup+recycling'] as const;
-type DrafterName = (typeof DRAFTERS)[number];
+/**
+ * Drafters a request may name; the names match the CLI's `--draft`. `auto` is speculative's `autoDrafter`
+ * (prompt lookup + Token Recycling, plus the draft model in `<model>/draft` when the folder has one).
+ */
+const BASE_DRAFTERS = ['auto', 'none', 'lookup', 'recycling'] as const;
+type DrafterName = (typeof BASE_DRAFTERS)[number] | 'draft-model';
 
-function makeDrafter(name: Exclude<DrafterName, 'auto'>, vocabSize: number): Drafter | undefined {
+function makeDrafter(
+  name: DrafterName,
+  target: LanguageModel,
+  draftModel: LanguageModel | null,
+): Drafter | undefined {
   switch (name) {
     case 'none':
       return undefined;
     case 'lookup':
       return new PromptLookupDrafter();
     case 'recycling':
-      return new TokenRecyclingDrafter({ vocabSize });
-    case 'lookup+recycling':
-      return new CompositeDrafter([new PromptLookupDrafter(), new TokenRecyclingDrafter({ vocabSize })]);
+      return new TokenRecyclingDrafter({ vocabSize: target.vocabSize });
+    case 'draft-model':
+      return draftModel ? new DraftModelDrafter({ model: draftModel }) : undefined;
+    case 'auto':
+      return autoDrafter(draftModel ? { target, draftModel } : { target });
   }
 }
 
@@ -75,34 +87,29 @@ function summarize(metrics: SpeculationMetrics): SpeculationSummary {
  */
 export class ModelCore implements BatchCore {
   readonly info: EngineInfo;
-  private readonly batches = new Map<string, SpeculativeBatch>();
-  private readonly defaultDrafter: Exclude<DrafterName, 'auto'>;
+  private readonly batches = new Map<DrafterName, SpeculativeBatch>();
+  private readonly drafters: readonly DrafterName[];
 
   constructor(
     private readonly model: LanguageModel,
     private readonly codec: TextCodec,
     modelId: string,
-    defaultDrafter: string,
+    private readonly defaultDrafter: string,
+    private readonly draftModel: LanguageModel | null = null,
   ) {
-    const resolved = defaultDrafter === 'auto' ? 'lookup+recycling' : defaultDrafter;
-    if (!DRAFTERS.includes(resolved as DrafterName) || resolved === 'auto') {
+    this.drafters = draftModel ? [...BASE_DRAFTERS, 'draft-model'] : [...BASE_DRAFTERS];
+    if (!this.drafters.includes(defaultDrafter as DrafterName)) {
       throw new EngineLoadError(
-        `Unknown default drafter '${defaultDrafter}'; use one of ${DRAFTERS.join(', ')}.`,
+        `Unknown default drafter '${defaultDrafter}' for this model; use one of ${this.drafters.join(', ')}.`,
       );
     }
-    this.defaultDrafter = resolved as Exclude<DrafterName, 'auto'>;
-    this.info = {
-      modelId,
-      drafters: [...DRAFTERS],
-      defaultDrafter: this.defaultDrafter,
-      contextLength: null,
-    };
+    this.info = { modelId, drafters: [...this.drafters], defaultDrafter, contextLength: null };
   }
 
-  private batchFor(name: Exclude<DrafterName, 'auto'>): SpeculativeBatch {
+  private batchFor(name: DrafterName): SpeculativeBatch {
     let batch = this.batches.get(name);
     if (!batch) {
-      const drafter = makeDrafter(name, this.model.vocabSize);
+      const drafter = makeDrafter(name, this.model, this.draftModel);
       batch = new SpeculativeBatch(this.model, drafter ? { drafter } : {});
       this.batches.set(name, batch);
     }
@@ -111,14 +118,13 @@ export class ModelCore implements BatchCore {
 
   async admit(requests: readonly EngineRequest[]): Promise<(CoreSequence | CoreRequestError)[]> {
     return requests.map((request) => {
-      const asked = request.drafter ?? 'auto';
-      if (!DRAFTERS.includes(asked as DrafterName)) {
+      const drafter = (request.drafter ?? this.defaultDrafter) as DrafterName;
+      if (!this.drafters.includes(drafter)) {
         return new CoreRequestError(
           'unknown_drafter',
-          `Unknown drafter '${asked}'; use one of ${DRAFTERS.join(', ')}.`,
+          `Unknown drafter '${drafter}'; this model offers ${this.drafters.join(', ')}.`,
         );
       }
-      const drafter = asked === 'auto' ? this.defaultDrafter : (asked as Exclude<DrafterName, 'auto'>);
       let prompt: number[];
       if (request.input.kind === 'chat') {
         let rendered: string | null;
@@ -203,6 +209,7 @@ export class ModelCore implements BatchCore {
   }
 
   async dispose(): Promise<void> {
+    await this.draftModel?.dispose();
     await this.model.dispose();
   }
 }
@@ -243,15 +250,26 @@ export async function createModelCore(
   spec: Extract<CoreSpec, { kind: 'model' }>,
   codec?: TextCodec,
 ): Promise<BatchCore> {
-  let model: LanguageModel;
-  try {
-    const backend = createNodeBackend(spec.threads === null ? {} : { threads: spec.threads });
-    model = await loadModel(spec.folder, {
-      backend,
-      ...(spec.threads === null ? {} : { threads: spec.threads }),
-    });
-  } catch (error) {
-    throw new EngineLoadError(`Cannot load the model in ${spec.folder}: ${(error as Error).message}`);
-  }
-  return new ModelCore(model, codec ?? (await loadTextCodec(spec.folder)), spec.modelId, spec.defaultDrafter);
+  const backend = createNodeBackend(spec.threads === null ? {} : { threads: spec.threads });
+  const load = async (folder: string) => {
+    try {
+      return await loadModel(folder, {
+        backend,
+        ...(spec.threads === null ? {} : { threads: spec.threads }),
+      });
+    } catch (error) {
+      throw new EngineLoadError(`Cannot load the model in ${folder}: ${(error as Error).message}`);
+    }
+  };
+  const model = await load(spec.folder);
+  // A draft model shipped beside the target (the CLI's convention: <model>/draft).
+  const draftFolder = join(spec.folder, 'draft');
+  const draftModel = existsSync(join(draftFolder, 'config.json')) ? await load(draftFolder) : null;
+  return new ModelCore(
+    model,
+    codec ?? (await loadTextCodec(spec.folder)),
+    spec.modelId,
+    spec.defaultDrafter,
+    draftModel,
+  );
 }

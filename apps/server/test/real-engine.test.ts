@@ -128,7 +128,7 @@ describe('server over the real engine (random dense_retnet + shipped tokenizer, 
         expect(r.status).toBe(200);
         return ((await r.json()) as { choices: { text: string }[] }).choices[0]!.text;
       });
-    for (const drafter of ['none', 'lookup+recycling']) {
+    for (const drafter of ['none', 'auto']) {
       const alone: string[] = [];
       for (const p of prompts) alone.push(await ask(p, drafter));
       let peak = 0;
