@@ -126,6 +126,16 @@ export class TiktokenTokenizer implements Tokenizer {
     }
     this.core = new Tiktoken(bpe);
     this.textMap = (this.core as unknown as { textMap: Map<number, Uint8Array> }).textMap;
+    // js-tiktoken silently drops bytes it has no rank for; refuse such tables instead.
+    const rankMap = (this.core as unknown as { rankMap: Map<string, number> }).rankMap;
+    for (let b = 0; b < 256; b++) {
+      if (!rankMap.has(String(b))) {
+        throw new TokenizerError(
+          'MALFORMED_TIKTOKEN_RANKS',
+          `the tiktoken ranks have no token for the single byte 0x${b.toString(16).padStart(2, '0')}, so some text could not be encoded; the rank file is incomplete.`,
+        );
+      }
+    }
     let max = -1;
     for (const rank of this.textMap.keys()) max = Math.max(max, rank);
     const specials = Object.entries(bpe.special_tokens);

@@ -188,6 +188,13 @@ describe('bad input', () => {
       );
       expectError(() => parseTiktokenRanks(new Uint8Array(3)), 'MALFORMED_TIKTOKEN_RANKS', /must be text/);
     });
+    it('a rank table that cannot encode every byte', () => {
+      expectError(
+        () => TiktokenTokenizer.fromRankFile('IQ== 0\nIg== 1\n'),
+        'MALFORMED_TIKTOKEN_RANKS',
+        /no token for the single byte 0x00/,
+      );
+    });
     it('a split pattern JavaScript cannot compile', () => {
       expectError(
         () => TiktokenTokenizer.fromRankFile('IQ== 0\n', { pattern: "(?i:'s|'t)|\\p{L}++" }),
