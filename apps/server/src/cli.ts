@@ -30,8 +30,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  server.ready.catch(() => {
-    // Keep serving 503 on /health so an orchestrator sees the failure; the log says why.
+  server.ready.catch(async () => {
+    // A server without its model cannot serve anything: exit non-zero so a supervisor restarts or alerts
+    // (the log line 'model failed to load' says why).
+    await server.close(0);
+    process.exit(1);
   });
 }
 

@@ -63,4 +63,22 @@ describe('densessm-server bin', () => {
     );
     expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
   });
+
+  it('exits 1 when the model cannot be loaded, saying why', async () => {
+    const child = spawn(process.execPath, [CLI, '--model', '/nonexistent/model-folder', '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    const failure = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'model failed to load');
+    expect(String(failure?.error)).toContain('/nonexistent/model-folder');
+  });
 });
