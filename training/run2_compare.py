@@ -65,6 +65,11 @@ def main():
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--steps", type=int, default=0, help="fixed step count (0 = calibrate)")
+    ap.add_argument("--seed", type=int, default=0, help="init seed (both models of a pair get the same seed)")
+    ap.add_argument("--data-seed", type=int, default=1234, help="seed of the batch order")
+    ap.add_argument("--extra-retnet-steps", type=int, default=0,
+                    help="afterwards, if time allows, the RetNet pair again for this many steps (longer horizon)")
+    ap.add_argument("--extra-before", type=float, default=380, help="start the extra pair only before this second")
     a = ap.parse_args()
     log("torch", torch.__version__, torch.cuda.get_device_name(0))
     if selftest.run("cuda"):
@@ -82,19 +87,30 @@ def main():
         log(f"mamba pair: {st_m:.3f}s per side-by-side step -> {steps} steps "
             f"({steps * a.batch * a.seq / 1e6:.1f}M tokens per model)")
     results = {}
-    for pair in pairs:
-        models = fresh(pair, 0)
+    plan = [(p, steps, "") for p in pairs]
+    if a.extra_retnet_steps:
+        plan.append((pairs[1], a.extra_retnet_steps, f"@{a.extra_retnet_steps}"))
+    for pair, nsteps, tag in plan:
+        if tag and time.time() - T0 > a.extra_before:
+            log(f"skipping extra pair {pair}{tag}: out of time")
+            continue
+        models = fresh(pair, a.seed)
         for k, m in models.items():
             log(f"{k}: {m.num_params():,} params, config {json.dumps(m.cfg)}")
         t = time.time()
-        r = train_side_by_side(models, streams, steps, a.batch, a.seq, {k: a.lr for k in pair},
-                               warmup=max(20, steps // 20), log=log, seed=1234, eval_every=max(50, steps // 6))
+        r = train_side_by_side(models, streams, nsteps, a.batch, a.seq, {k: a.lr for k in pair},
+                               warmup=max(20, nsteps // 20), log=log, seed=a.data_seed,
+                               eval_every=max(50, nsteps // 6))
+        r = {k + tag: v for k, v in r.items()}
         log(f"pair {pair} done in {time.time() - t:.1f}s")
         results.update(r)
         json.dump(results, open(os.path.join(a.out, "compare.json"), "w"), indent=1)
         del models
         torch.cuda.empty_cache()
-    for x, y in pairs:
+    for pair, nsteps, tag in plan:
+        x, y = pair[0] + tag, pair[1] + tag
+        if x not in results:
+            continue
         rx, ry = results[x], results[y]
         log(f"{x} vs {y}: params {rx['params']:,} vs {ry['params']:,} ({100 * (rx['params'] / ry['params'] - 1):+.2f}%), "
             f"val ppl {rx['validation_ppl']:.3f} vs {ry['validation_ppl']:.3f}, "
