@@ -14,7 +14,13 @@ export { SpeculativeError, type SpeculativeErrorCode } from './errors.js';
 export { type GenerateOptions, type Generation, generate, TokenStream } from './generate.js';
 export { gumbelTopK } from './gumbel-top-k.js';
 export { type MedusaHead, MedusaHeadsDrafter, type MedusaHeadsOptions } from './medusa-heads-drafter.js';
-export { acceptanceByDepth, meanAcceptedLength, type SpeculationMetrics } from './metrics.js';
+export {
+  acceptanceByDepth,
+  addMetrics,
+  emptyMetrics,
+  meanAcceptedLength,
+  type SpeculationMetrics,
+} from './metrics.js';
 export { PassLookaheadDrafter, type PassLookaheadOptions } from './pass-lookahead-drafter.js';
 export { PromptLookupDrafter, type PromptLookupOptions } from './prompt-lookup-drafter.js';
 export { counterUniform, RandomStream } from './random.js';

@@ -50,4 +50,21 @@ describe('StopStringMatcher', () => {
     const m = new StopStringMatcher(undefined);
     expect(m.push(4)).toEqual([{ token: 4, text: '' }]);
   });
+
+  it('holds back a character split over byte tokens until it is complete (streamed text == final text)', () => {
+    const utf8 = new TextDecoder();
+    const bytes = { decode: (ids: readonly number[]) => utf8.decode(Uint8Array.from(ids)) };
+    const m = new StopStringMatcher(bytes, []);
+    const e = [...new TextEncoder().encode('é!')];
+    expect(m.push(e[0])).toEqual([]);
+    // The character is released once complete (attributed to the first token that reached its length).
+    expect(m.push(e[1])).toEqual([
+      { token: e[0], text: 'é' },
+      { token: e[1], text: '' },
+    ]);
+    expect(m.push(e[2])).toEqual([{ token: e[2], text: '!' }]);
+    expect(m.push(0xe2)).toEqual([]);
+    expect(m.flush()).toEqual([{ token: 0xe2, text: '\uFFFD' }]);
+    expect(m.visibleText).toBe('é!\uFFFD');
+  });
 });

@@ -11,8 +11,10 @@ export interface GeneratedToken {
 
 /**
  * Streams tokens with their text while guaranteeing that no stop string ever appears in what was streamed:
- * text that could still be the beginning of a stop string is held back until the next tokens decide it.
- * Decoding is done on the whole generated sequence (so multi-token characters decode correctly).
+ * text that could still be the beginning of a stop string is held back until the next tokens decide it, and
+ * so is a trailing U+FFFD (a character whose UTF-8 bytes are split over tokens decodes as U+FFFD until its
+ * last byte arrives). Decoding is done on the whole generated sequence; the streamed pieces concatenate to
+ * exactly `visibleText`.
  */
 export class StopStringMatcher {
   private readonly tokens: number[] = [];
@@ -20,6 +22,7 @@ export class StopStringMatcher {
   private text = '';
   private emittedTokens = 0;
   private emittedChars = 0;
+  private streamed = '';
   private stoppedAt = -1;
 
   constructor(
@@ -32,9 +35,9 @@ export class StopStringMatcher {
     return this.stoppedAt >= 0;
   }
 
-  /** The visible text so far (everything before the stop string, if one was found). */
+  /** The text streamed so far (after `flush` or a stop: everything before the stop string). */
   get visibleText(): string {
-    return this.stoppedAt >= 0 ? this.text.slice(0, this.stoppedAt) : this.text;
+    return this.streamed;
   }
 
   /** Tokens whose text is (at least partly) visible. */
@@ -62,7 +65,7 @@ export class StopStringMatcher {
       this.stoppedAt = first;
       return this.release(this.tokens.length, first);
     }
-    const safeChars = this.text.length - this.heldBackChars();
+    const safeChars = this.text.length - Math.max(this.heldBackChars(), this.trailingReplacementChars());
     let releasable = this.emittedTokens;
     while (releasable < this.tokens.length && this.ends[releasable] <= safeChars) releasable++;
     return this.release(releasable, this.ends[releasable - 1] ?? 0);
@@ -79,10 +82,9 @@ export class StopStringMatcher {
     for (let k = this.emittedTokens; k < tokenCount; k++) {
       const end = Math.min(this.ends[k], charLimit);
       if (this.decoder && end <= this.emittedChars && this.stopped) break;
-      out.push({
-        token: this.tokens[k],
-        text: this.decoder ? this.text.slice(this.emittedChars, Math.max(end, this.emittedChars)) : '',
-      });
+      const text = this.decoder ? this.text.slice(this.emittedChars, Math.max(end, this.emittedChars)) : '';
+      out.push({ token: this.tokens[k], text });
+      this.streamed += text;
       this.emittedChars = Math.max(end, this.emittedChars);
       this.emittedTokens = k + 1;
     }
@@ -91,6 +93,12 @@ export class StopStringMatcher {
 
   private longestStop(): number {
     return this.stops.reduce((a, s) => Math.max(a, s.length), 0);
+  }
+
+  private trailingReplacementChars(): number {
+    let n = 0;
+    while (n < this.text.length && this.text[this.text.length - 1 - n] === '\uFFFD') n++;
+    return n;
   }
 
   /** Length of the longest suffix of the text that is a proper prefix of some stop string. */

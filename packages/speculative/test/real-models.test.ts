@@ -206,10 +206,15 @@ describe.each(openedFixtures)(
 describe.each(openedFixtures.filter((f) => f.target))('seeded sampling on $name', ({ target }) => {
   it('deterministic drafters emit exactly plain seeded sampling (sample-and-compare shares its draws)', async () => {
     const model = target!;
-    const prompts = Array.from({ length: 3 }, (_, i) => Int32Array.from({ length: 6 + i * 9 }, (_, k) => (k % 4) * 17 + i));
+    const prompts = Array.from({ length: 3 }, (_, i) =>
+      Int32Array.from({ length: 6 + i * 9 }, (_, k) => (k % 4) * 17 + i),
+    );
     const options = { maxTokens: 20, temperature: 0.8, topP: 0.95, seed: 11 };
     const plain = await collect(model, prompts, options);
-    for (const drafter of [new PromptLookupDrafter(), new TokenRecyclingDrafter({ vocabSize: model.vocabSize })]) {
+    for (const drafter of [
+      new PromptLookupDrafter(),
+      new TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
+    ]) {
       const spec = await collect(model, prompts, { ...options, drafter, adaptive: { switchByCost: false } });
       expect(spec.tokens, drafter.name).toEqual(plain.tokens);
     }
