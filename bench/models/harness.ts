@@ -12,24 +12,49 @@ export function median(xs: readonly number[]): number {
   return Number(sorted[Math.floor(sorted.length / 2)].toFixed(3));
 }
 
+/** Marks the timed region of a case (cases that take it); cases without the parameter are timed whole. */
+export type Timer = <T>(region: () => Promise<T>) => Promise<T>;
+
+/** Median wall-clock ms and CPU ms (user + system, all threads of this process) per case. */
+export interface Timings {
+  readonly wall: Record<string, number>;
+  readonly cpu: Record<string, number>;
+}
+
 /**
  * Times every case once per round, round after round (after one warm-up round that builds the sessions), so
- * that load from other processes on the machine hits all cases alike and their ratios stay meaningful.
- * A case returns the ms to count, or undefined to count its whole call. Returns the median ms per case.
+ * that load from other processes on the machine hits all cases alike and their ratios stay meaningful. CPU time
+ * is recorded too: with one intra-op thread it is the work itself, unaffected by waiting for a core.
  */
 export async function roundRobin(
-  cases: Record<string, () => Promise<number | undefined>>,
+  cases: Record<string, (time: Timer) => Promise<void>>,
   rounds: number,
-): Promise<Record<string, number>> {
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+): Promise<Timings> {
+  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
   for (let round = 0; round <= rounds; round++) {
     for (const [name, run] of Object.entries(cases)) {
-      const t0 = performance.now();
-      const counted = (await run()) ?? performance.now() - t0;
-      if (round > 0) times[name].push(counted);
+      const record = (ms: number, cpuMs: number) => {
+        if (round > 0) {
+          wall[name].push(ms);
+          cpu[name].push(cpuMs);
+        }
+      };
+      const time: Timer = async (region) => {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const result = await region();
+        const c = process.cpuUsage(c0);
+        record(performance.now() - t0, (c.user + c.system) / 1000);
+        return result;
+      };
+      // A case declaring the `time` parameter times its own region; others are timed whole.
+      await (run.length > 0 ? run(time) : time(() => run(time)));
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+  const medians = (xs: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, median(v)]));
+  return { wall: medians(wall), cpu: medians(cpu) };
 }
 
 export function randomTokens(n: number, vocab: number, rand: () => number): Int32Array {

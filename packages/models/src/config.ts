@@ -36,20 +36,22 @@ export class ConfigReader {
     return this.raw[key] !== undefined && this.raw[key] !== null;
   }
 
-  int(key: string, rule: NumberRule = {}): number {
+  private numeric(key: string, rule: NumberRule, kind: 'an integer' | 'a number'): number {
     const value = this.has(key) ? this.raw[key] : rule.default;
-    if (value === undefined) this.fail(key, 'an integer (required)', this.raw[key]);
-    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(key, 'an integer', value);
-    if (rule.min !== undefined && value < rule.min) this.fail(key, `an integer >= ${rule.min}`, value);
+    if (value === undefined) this.fail(key, `${kind} (required)`, this.raw[key]);
+    const ok = kind === 'an integer' ? Number.isInteger(value) : Number.isFinite(value);
+    if (typeof value !== 'number' || !ok)
+      this.fail(key, kind === 'an integer' ? kind : 'a finite number', value);
+    if (rule.min !== undefined && value < rule.min) this.fail(key, `${kind} >= ${rule.min}`, value);
     return value;
   }
 
+  int(key: string, rule: NumberRule = {}): number {
+    return this.numeric(key, rule, 'an integer');
+  }
+
   number(key: string, rule: NumberRule = {}): number {
-    const value = this.has(key) ? this.raw[key] : rule.default;
-    if (value === undefined) this.fail(key, 'a number (required)', this.raw[key]);
-    if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(key, 'a finite number', value);
-    if (rule.min !== undefined && value < rule.min) this.fail(key, `a number >= ${rule.min}`, value);
-    return value;
+    return this.numeric(key, rule, 'a number');
   }
 
   bool(key: string, fallback: boolean): boolean {

@@ -3,7 +3,6 @@ import {
   concat,
   constF32,
   linear,
-  pick,
   reduceSum,
   reshape,
   rmsNorm,
@@ -249,21 +248,20 @@ export function buildForwardGraph(
 
 /**
  * Commit of one sequence's accepted path (SPEC.md): S'^T = gamma^k S^T + sum_j gamma^(k-1-d_j) v_j k'_j^T.
- * Inputs: kv_in.{l} [H, dv, dk], path_k [L, H, P, dk], path_v [L, H, P, dv], fold_w [H, P, 1], fold_decay [H, 1, 1].
- * Outputs: kv_out.{l} [H, dv, dk]. No weights; memory-bound on the state.
+ * Inputs per layer l: kv_in.{l} [H, dv, dk], path_k.{l} [H, P, dk], path_v.{l} [H, P, dv]; shared: fold_w [H, P, 1],
+ * fold_decay [H, 1, 1]. Outputs: kv_out.{l} [H, dv, dk]. No weights; memory-bound on the state.
  */
 export function buildCommitGraph(config: DenseRetNetConfig): BuiltGraph {
   const { H, dk, dv, L } = retnetDims(config);
   const g = new GraphBuilder('dense_retnet_commit');
-  const pathK = g.input('path_k', 'float32', [L, H, 'path', dk]);
-  const pathV = g.input('path_v', 'float32', [L, H, 'path', dv]);
   const foldW = g.input('fold_w', 'float32', [H, 'path', 1]);
   const foldDecay = g.input('fold_decay', 'float32', [H, 1, 1]);
-  const folded = g.op('MatMul', [transpose(g, pathV, [0, 1, 3, 2]), g.op('Mul', [pathK, foldW])]); // [L, H, dv, dk]
   for (let l = 0; l < L; l++) {
     const kvIn = g.input(`kv_in.${l}`, 'float32', [H, dv, dk]);
-    const next = g.op('Add', [g.op('Mul', [kvIn, foldDecay]), pick(g, folded, l, 0)]);
-    g.output(next, `kv_out.${l}`, 'float32', [H, dv, dk]);
+    const pathK = g.input(`path_k.${l}`, 'float32', [H, 'path', dk]);
+    const pathV = g.input(`path_v.${l}`, 'float32', [H, 'path', dv]);
+    const folded = g.op('MatMul', [transpose(g, pathV, [0, 2, 1]), g.op('Mul', [pathK, foldW])]); // [H, dv, dk]
+    g.output(g.op('Add', [g.op('Mul', [kvIn, foldDecay]), folded]), `kv_out.${l}`, 'float32', [H, dv, dk]);
   }
   return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: {} };
 }

@@ -189,14 +189,21 @@ export class DenseRetNetModel extends GraphModel {
     for (const { state, deltas, path } of this.commitItems<RetNetDeltas>(items)) {
       const P = path.length;
       if (P === 0) continue;
-      const pathK = new Float32Array(L * H * P * dk);
-      const pathV = new Float32Array(L * H * P * dv);
-      for (let lh = 0; lh < L * H; lh++) {
-        path.forEach((node, j) => {
-          const row = lh * deltas.total + deltas.offset + node;
-          pathK.set(deltas.k.subarray(row * dk, (row + 1) * dk), (lh * P + j) * dk);
-          pathV.set(deltas.v.subarray(row * dv, (row + 1) * dv), (lh * P + j) * dv);
-        });
+      // Gather each layer's path rows out of the verified batch's delta_k [L, H, total, dk] / delta_v.
+      const feeds: Record<string, Tensor> = {};
+      for (let l = 0; l < L; l++) {
+        const pathK = new Float32Array(H * P * dk);
+        const pathV = new Float32Array(H * P * dv);
+        for (let h = 0; h < H; h++) {
+          path.forEach((node, j) => {
+            const row = (l * H + h) * deltas.total + deltas.offset + node;
+            pathK.set(deltas.k.subarray(row * dk, (row + 1) * dk), (h * P + j) * dk);
+            pathV.set(deltas.v.subarray(row * dv, (row + 1) * dv), (h * P + j) * dv);
+          });
+        }
+        feeds[`path_k.${l}`] = tensorOf('float32', [H, P, dk], pathK);
+        feeds[`path_v.${l}`] = tensorOf('float32', [H, P, dv], pathV);
+        feeds[`kv_in.${l}`] = tensorOf('float32', [H, dv, dk], state.tensors[kvName(l)]);
       }
       // Path node j sits at depth j: weight gamma^(P-1-j); the old state decays by gamma^P (SPEC.md commit).
       const foldW = new Float32Array(H * P);
@@ -206,18 +213,9 @@ export class DenseRetNetModel extends GraphModel {
         for (let j = 0; j < P; j++) foldW[h * P + j] = gamma ** (P - 1 - j);
         foldDecay[h] = gamma ** P;
       }
-      const out = await this.run('commit', () => buildCommitGraph(this.config), {
-        path_k: tensorOf('float32', [L, H, P, dk], pathK),
-        path_v: tensorOf('float32', [L, H, P, dv], pathV),
-        fold_w: tensorOf('float32', [H, P, 1], foldW),
-        fold_decay: tensorOf('float32', [H, 1, 1], foldDecay),
-        ...Object.fromEntries(
-          Array.from({ length: L }, (_, l) => [
-            `kv_in.${l}`,
-            tensorOf('float32', [H, dv, dk], state.tensors[kvName(l)]),
-          ]),
-        ),
-      });
+      feeds.fold_w = tensorOf('float32', [H, P, 1], foldW);
+      feeds.fold_decay = tensorOf('float32', [H, 1, 1], foldDecay);
+      const out = await this.run('commit', () => buildCommitGraph(this.config), feeds);
       state.advance(
         this.layerTensors((l) => out[`kv_out.${l}`].data as Float32Array),
         state.position + P,
