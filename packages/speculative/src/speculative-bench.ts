@@ -55,9 +55,9 @@ function median(values: readonly number[]): number {
 
 /**
  * Plain greedy decoding vs each drafter on each prompt set and batch size, in one process (DESIGN.md
- * section 7, Spec-Bench's protocol): tokens/s as the median of `runs`, speed-up over the plain run of the
- * same configuration, mean accepted length, acceptance by depth, time split, and a check that the output
- * equals plain decoding's.
+ * section 7, Spec-Bench's protocol): tokens/s as the median of `runs` (configurations interleaved run by
+ * run), speed-up over plain decoding of the same set and batch size, mean accepted length, acceptance by
+ * depth, time split of the last run, and a check that the output equals plain decoding's.
  */
 export async function runSpeculativeBench(options: SpeculativeBenchOptions): Promise<SpeculativeBenchRow[]> {
   const { model, promptSets, drafters } = options;
@@ -66,53 +66,58 @@ export async function runSpeculativeBench(options: SpeculativeBenchOptions): Pro
   const maxTokens = options.maxTokens ?? 128;
   if (!(runs >= 1)) throw new SpeculativeError('INVALID_OPTION', `runs must be >= 1, got ${runs}.`);
   const rows: SpeculativeBenchRow[] = [];
+  const configs: [string, (() => Drafter) | undefined][] = [
+    ['plain', undefined],
+    ...Object.entries(drafters),
+  ];
   for (const set of promptSets) {
     if (set.prompts.length === 0)
       throw new SpeculativeError('INVALID_OPTION', `Prompt set ${set.name} is empty.`);
     for (const batchSize of batchSizes) {
       const prompts = Array.from({ length: batchSize }, (_, i) => set.prompts[i % set.prompts.length]);
-      let plainTokens: number[][] | undefined;
-      let plainRate = 0;
-      for (const [name, make] of [['plain', undefined] as const, ...Object.entries(drafters)]) {
-        const drafter = make?.();
-        const rates: number[] = [];
-        let metrics: SpeculationMetrics | undefined;
-        let tokens: number[][] = [];
-        for (let run = 0; run <= runs; run++) {
+      const measured = configs.map(([name, make]) => ({
+        name,
+        drafter: make?.(),
+        rates: [] as number[],
+        tokens: [] as number[][],
+        metrics: undefined as SpeculationMetrics | undefined,
+      }));
+      // Run 0 warms up (graph sessions, caches, the drafter's statistics); then configurations take turns
+      // run by run, so a change in machine load hits all of them alike.
+      for (let run = 0; run <= runs; run++) {
+        for (const m of measured) {
           const started = performance.now();
           const generation = generate(model, prompts, {
             maxTokens,
-            drafter,
+            drafter: m.drafter,
             maxDraftNodes: options.maxDraftNodes,
           });
           const results = await Promise.all(generation.sequences.map((s) => s.result));
-          const runMetrics = await generation.done;
+          const metrics = await generation.done;
           const elapsed = (performance.now() - started) / 1000;
-          tokens = results.map((r) => r.tokens);
-          if (run === 0) continue; // warm-up: graph sessions, caches, the drafter's first statistics
-          rates.push(tokens.reduce((a, t) => a + t.length, 0) / elapsed);
-          metrics = runMetrics;
+          m.tokens = results.map((r) => r.tokens);
+          if (run === 0) continue;
+          m.rates.push(m.tokens.reduce((a, t) => a + t.length, 0) / elapsed);
+          m.metrics = metrics;
         }
-        const rate = median(rates);
-        if (name === 'plain') {
-          plainTokens = tokens;
-          plainRate = rate;
-        }
-        const m = metrics!;
+      }
+      const plain = measured[0];
+      for (const m of measured) {
+        const metrics = m.metrics!;
         const row: SpeculativeBenchRow = {
           promptSet: set.name,
-          drafter: name,
+          drafter: m.name,
           batchSize,
-          tokensPerSecond: rate,
-          runsTokensPerSecond: rates,
-          speedup: rate / plainRate,
-          meanAcceptedLength: meanAcceptedLength(m),
-          acceptanceByDepth: acceptanceByDepth(m),
-          msPerTargetPass: (m.verifyMs + m.commitMs) / Math.max(1, m.batchPasses),
-          draftMs: m.draftMs,
-          verifyMs: m.verifyMs,
-          commitMs: m.commitMs,
-          identicalToPlain: JSON.stringify(tokens) === JSON.stringify(plainTokens),
+          tokensPerSecond: median(m.rates),
+          runsTokensPerSecond: m.rates,
+          speedup: median(m.rates) / median(plain.rates),
+          meanAcceptedLength: meanAcceptedLength(metrics),
+          acceptanceByDepth: acceptanceByDepth(metrics),
+          msPerTargetPass: (metrics.verifyMs + metrics.commitMs) / Math.max(1, metrics.batchPasses),
+          draftMs: metrics.draftMs,
+          verifyMs: metrics.verifyMs,
+          commitMs: metrics.commitMs,
+          identicalToPlain: JSON.stringify(m.tokens) === JSON.stringify(plain.tokens),
         };
         rows.push(row);
         options.onProgress?.(row);

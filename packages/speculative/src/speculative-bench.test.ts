@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { PromptLookupDrafter } from './prompt-lookup-drafter.js';
+import { runSpeculativeBench } from './speculative-bench.js';
+import { ToyLanguageModel } from './testing/toy-language-model.js';
+
+describe('runSpeculativeBench', () => {
+  it('reports plain and each drafter per set and batch size, with identical-output checks', async () => {
+    const model = new ToyLanguageModel({ vocabSize: 32, hiddenSize: 8, seed: 2 });
+    const rows = await runSpeculativeBench({
+      model,
+      promptSets: [{ name: 'loop', prompts: [[1, 2, 3, 1, 2, 3, 1, 2]] }],
+      drafters: { lookup: () => new PromptLookupDrafter() },
+      batchSizes: [1, 2],
+      runs: 3,
+      maxTokens: 24,
+    });
+    expect(rows.map((r) => `${r.drafter}/${r.batchSize}`)).toEqual([
+      'plain/1',
+      'lookup/1',
+      'plain/2',
+      'lookup/2',
+    ]);
+    for (const row of rows) {
+      expect(row.runsTokensPerSecond).toHaveLength(3);
+      expect(row.identicalToPlain).toBe(true);
+      expect(row.tokensPerSecond).toBeGreaterThan(0);
+    }
+    expect(rows[0].meanAcceptedLength).toBe(1);
+    expect(rows[0].speedup).toBe(1);
+  });
+});
