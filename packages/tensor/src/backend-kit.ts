@@ -233,9 +233,22 @@ export class OrtSessionAdapter implements Session {
   }
 
   run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
-    if (!this.options.serialize) return this.runNow(feeds, outputs);
-    const result = this.queue.then(() => this.runNow(feeds, outputs));
-    this.queue = result.catch(() => undefined);
+    if (this.released) {
+      const name = this.options.name;
+      return Promise.reject(
+        new BackendError(
+          'SESSION_RELEASED',
+          `session '${name}' was released; create a new session to run it again`,
+          name,
+        ),
+      );
+    }
+    // Serialised: chain on the queue. Otherwise start now; either way the queue settles when all runs have.
+    const result = this.options.serialize
+      ? this.queue.then(() => this.runNow(feeds, outputs))
+      : this.runNow(feeds, outputs);
+    const settled = result.catch(() => undefined);
+    this.queue = this.options.serialize ? settled : Promise.all([this.queue, settled]);
     return result;
   }
 
@@ -244,13 +257,6 @@ export class OrtSessionAdapter implements Session {
     outputs?: readonly string[],
   ): Promise<Record<string, Tensor>> {
     const name = this.options.name;
-    if (this.released) {
-      throw new BackendError(
-        'SESSION_RELEASED',
-        `session '${name}' was released; create a new session to run it again`,
-        name,
-      );
-    }
     if (this.options.validate !== false) {
       const specs = this.untyped
         ? this.specs.map((s) => (s.dtype === '?' ? { ...s, dtype: feeds[s.name]?.dtype ?? '?' } : s))
@@ -286,6 +292,7 @@ export class OrtSessionAdapter implements Session {
     return out;
   }
 
+  /** Refuses new runs at once, lets runs already submitted finish, then frees the runtime session. */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
