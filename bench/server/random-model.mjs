@@ -15,6 +15,7 @@ const { values } = parseArgs({
 const PRESETS = {
   // DESIGN.md section 7's DenseRetNet probe shape: hidden 512, 12 layers, qk 256, value width 1024, 2 heads, vocab 8192.
   probe: { hidden_size: 512, num_hidden_layers: 12, query_key_dim: 256, num_attention_heads: 2, v_factor: 2 },
+  small: { hidden_size: 256, num_hidden_layers: 6, query_key_dim: 128, num_attention_heads: 2, v_factor: 2 },
   tiny: { hidden_size: 64, num_hidden_layers: 2, query_key_dim: 32, num_attention_heads: 2, v_factor: 2 },
 };
 const preset = PRESETS[values.preset];

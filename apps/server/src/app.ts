@@ -202,10 +202,15 @@ export function createApp(ctx: AppContext): Hono<Env> {
       signal.removeEventListener('abort', onAbort);
       const seconds = (performance.now() - arrivedAt) / 1000;
       recentLatency = 0.8 * recentLatency + 0.2 * seconds;
-      log.log('debug', 'generation finished', {
+      const timings = tracker.timings();
+      log.log('info', 'generation finished', {
         engine_id: engineId,
         finish: tracker.finishReason,
         ...tracker.usage(),
+        ttft_ms: timings.ttft_ms,
+        tokens_per_s: timings.predicted_per_second,
+        drafter: timings.drafter,
+        mean_accepted_length: timings.mean_accepted_length,
       });
     };
     // Wait for the request to join the batch (or fail) before answering, so that request-level failures
