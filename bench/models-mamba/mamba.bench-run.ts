@@ -1,108 +1,113 @@
 /**
- * Benchmark (not a test): a random Mamba-1 of d_model 512, 12 layers, vocab 8192 (DESIGN.md section 7) on
- * backend-node with 2 threads. Median ms of >= 5 runs for: one decode step, verify of 8/16/32/64-node trees and
- * chains, prefill of 512 tokens, commit of 1/4/8 accepted tokens. Writes bench/results/models-mamba-<date>.json.
+ * Benchmark (not a test): a random Mamba-1 of d_model 512, 12 layers, vocab 8192 (24.5M params; DESIGN.md
+ * section 7: llama.cpp 3.7 ms/step f32, ORT probe 4.2-4.7 ms) on backend-node. Median ms over round-robin
+ * rounds (harness.ts) of: one decode step (batch 1 and 4), verify of 8/16/32/64-node trees (binary, 4 beams,
+ * chain) and a batch of 4 x 16, prefill of 512 tokens, commit of 1/4/8 accepted tokens.
  *
- *   npx vitest run --config bench/models-mamba/vitest.config.ts
+ *   pnpm turbo run build --filter=@densessm/backend-node...
+ *   npx vitest run --config bench/models-mamba/vitest.config.ts mamba.bench   # BENCH_THREADS BENCH_RUNS BENCH_TAG
+ * Writes bench/results/models-mamba-<tag>.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { it } from 'vitest';
 import { createNodeBackend } from '../../packages/backend-node/src/index.js';
-import type { TokenTree } from '../../packages/models/src/language-model.js';
-import { parseMambaConfig } from '../../packages/models/src/mamba/config.js';
-import { MambaModel } from '../../packages/models/src/mamba/model.js';
-import { bindGenerated, randomMambaWeights, rng } from '../../packages/models/src/mamba/test-kit.js';
+import { createRng, type LanguageModel, modelFromCheckpoint } from '../../packages/models/src/index.js';
+import { mambaInit } from '../../packages/models/src/mamba/test-kit.js';
+import { randomWeights } from '../../packages/models/src/testing.js';
+import { randomTokens, roundRobin, treeOf, writeResult } from '../models/harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
+const PREFILL_CHUNK = Number(process.env.BENCH_PREFILL_CHUNK ?? 64);
+const VOCAB = 8192;
+/** DESIGN.md section 7: DRAM read bandwidth with two threads (GB/s). */
+const BANDWIDTH_GBS = 34;
 
-async function median(runs: number, f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm-up (builds the session for this shape bucket)
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
+const CONFIG = {
+  model_type: 'mamba',
+  hidden_size: 512,
+  intermediate_size: 1024,
+  state_size: 16,
+  time_step_rank: 32,
+  conv_kernel: 4,
+  num_hidden_layers: 12,
+  vocab_size: VOCAB,
+  use_bias: false,
+  use_conv_bias: true,
+  tie_word_embeddings: true,
+};
+
+async function measure(model: LanguageModel): Promise<Record<string, number>> {
+  const rand = createRng(3);
+  const state = model.newState();
+  await model.prefill([{ state, tokens: randomTokens(100, VOCAB, rand) }]);
+  const batch = Array.from({ length: 4 }, () => state.clone());
+  const cases: Record<string, () => Promise<number | undefined>> = {
+    step_ms: async () => void (await model.step([{ state: state.clone(), token: 17 }])),
+    step_batch4_ms: async () => void (await model.step(batch.map((s) => ({ state: s.clone(), token: 17 })))),
+  };
+  for (const n of [8, 16, 32, 64]) {
+    for (const shape of ['tree', 'beam4', 'chain']) {
+      const tree = treeOf(shape, n, VOCAB, rand);
+      cases[`verify_${shape}${n}_ms`] = async () => void (await model.verify([{ state, tree }]));
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
-
-/** A tree where node i hangs under node floor((i-1)/fanout): depth ~ log_fanout(n). */
-function bushyTree(n: number, fanout: number, rand: () => number): TokenTree {
-  return {
-    tokens: Int32Array.from({ length: n }, () => Math.floor(rand() * 8192)),
-    parents: Int32Array.from({ length: n }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / fanout))),
-  };
-}
-
-function chain(n: number, rand: () => number): TokenTree {
-  return {
-    tokens: Int32Array.from({ length: n }, () => Math.floor(rand() * 8192)),
-    parents: Int32Array.from({ length: n }, (_, i) => i - 1),
-  };
+  const tree16 = treeOf('tree', 16, VOCAB, rand);
+  cases.verify_batch4x16_ms = async () =>
+    void (await model.verify(batch.map((s) => ({ state: s, tree: tree16 }))));
+  const prompt = randomTokens(512, VOCAB, rand);
+  cases.prefill512_ms = async () => void (await model.prefill([{ state: model.newState(), tokens: prompt }]));
+  const chain8 = treeOf('chain', 8, VOCAB, rand);
+  for (const k of [1, 4, 8]) {
+    const path = Array.from({ length: k }, (_, i) => i);
+    // A verify output belongs to the state it verified: verify a fresh clone (untimed), then time the commit.
+    cases[`commit${k}_ms`] = async () => {
+      const s = state.clone();
+      const [verified] = await model.verify([{ state: s, tree: chain8 }]);
+      const t0 = performance.now();
+      await model.commit([{ state: s, verified, path }]);
+      return performance.now() - t0;
+    };
+  }
+  const r = await roundRobin(cases, RUNS);
+  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
+  r.verify_tree16_over_step = ratio(r.verify_tree16_ms, r.step_ms);
+  r.verify_tree16_plus_commit4_over_step = ratio(r.verify_tree16_ms + r.commit4_ms, r.step_ms);
+  r.prefill512_ms_per_token = ratio(r.prefill512_ms, 512);
+  return r;
 }
 
 it('mamba 24.5M benchmark', async () => {
-  const config = parseMambaConfig({
-    model_type: 'mamba',
-    vocab_size: 8192,
-    hidden_size: 512,
-    intermediate_size: 1024,
-    state_size: 16,
-    time_step_rank: 32,
-    conv_kernel: 4,
-    num_hidden_layers: 12,
-    use_bias: false,
-    use_conv_bias: true,
-  });
-  const weights = bindGenerated(config, randomMambaWeights(config, 7));
+  const tensors = randomWeights(CONFIG, 7, mambaInit());
+  const checkpoint = { config: CONFIG, tensors, source: 'bench', fileOf: () => 'bench' };
+  const parameters = [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
   const backend = createNodeBackend({ threads: THREADS });
-  const model = new MambaModel(config, weights, { backend, threads: THREADS });
-  const rand = rng(3);
-  const state = model.newState();
-  await model.prefill([{ state, tokens: Int32Array.from({ length: 64 }, () => Math.floor(rand() * 8192)) }]);
-
-  const results: Record<string, number> = {};
-  results.step_ms = await median(RUNS * 4, () => model.step([{ state: state.clone(), token: 17 }]));
-  for (const n of [8, 16, 32, 64]) {
-    const bushy = bushyTree(n, 2, rand);
-    results[`verify_tree${n}_ms`] = await median(RUNS, () => model.verify([{ state, tree: bushy }]));
-    const c = chain(n, rand);
-    results[`verify_chain${n}_ms`] = await median(RUNS, () => model.verify([{ state, tree: c }]));
-  }
-  const prompt = Int32Array.from({ length: 512 }, () => Math.floor(rand() * 8192));
-  results.prefill512_ms = await median(RUNS, () =>
-    model.prefill([{ state: model.newState(), tokens: prompt }]),
-  );
-  const tree = chain(8, rand);
-  const [verified] = await model.verify([{ state, tree }]);
-  for (const k of [1, 4, 8]) {
-    const path = Array.from({ length: k }, (_, i) => i);
-    results[`commit${k}_ms`] = await median(RUNS, async () => {
-      const s = state.clone();
-      await model.commit([{ state: s, verified, path }]);
-    });
-  }
-  results.verify16_over_step = results.verify_tree16_ms / results.step_ms;
+  const model = await modelFromCheckpoint(checkpoint, {
+    backend,
+    threads: THREADS,
+    prefillChunk: PREFILL_CHUNK,
+  });
+  const loadBefore = loadavg();
+  const results = await measure(model);
   await model.dispose();
-  const out = {
-    benchmark: 'models-mamba',
-    model: { ...config, parameters: weights.parameterCount },
+  console.log(JSON.stringify(results, null, 1));
+  writeResult('models-mamba', process.env.BENCH_TAG ?? 'latest', {
+    model: {
+      ...CONFIG,
+      parameters,
+      weightBytes: parameters * 4,
+      stateBytesPerSequence: 12 * 1024 * (3 + 16) * 4,
+    },
+    floor: {
+      stepMs: Number((((parameters * 4) / (BANDWIDTH_GBS * 1e9)) * 1e3).toFixed(3)),
+      bandwidthGBs: BANDWIDTH_GBS,
+    },
     backend: backend.name,
     threads: THREADS,
-    runs: RUNS,
-    cpu: cpus()[0]?.model,
-    cores: availableParallelism(),
-    node: process.version,
-    date: new Date().toISOString(),
+    rounds: RUNS,
+    prefillChunk: PREFILL_CHUNK,
+    note: 'medians over round-robin rounds after a warm-up round; other processes shared the 2 cores (see loadavg)',
+    loadavg: { before: loadBefore, after: loadavg() },
     results,
-  };
-  const dir = join(import.meta.dirname, '../results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `models-mamba-${process.env.BENCH_TAG ?? 'latest'}.json`);
-  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-  console.log(JSON.stringify(results, null, 2));
+  });
 });
