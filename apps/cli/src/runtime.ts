@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { LanguageModel } from '@densessm/models';
 import type { Backend } from '@densessm/tensor';
+import { readConfigJson, resolveModelFolder } from './model-location.js';
 import type { BackendName } from './options.js';
 import type { Terminal } from './terminal.js';
 
@@ -14,6 +16,17 @@ export async function openBackend(name: BackendName, threads: number | undefined
   }
   const { createNodeBackend } = await import('@densessm/backend-node');
   return createNodeBackend({ threads });
+}
+
+/**
+ * --model / $DENSESSM_MODEL / the shipped default, checked to exist and to hold a config.json the engine
+ * supports, before anything slow (tokenizer, weights) is read.
+ */
+export async function resolveModel(option: string | undefined): Promise<string> {
+  const folder = resolveModelFolder(option);
+  const { resolveConfig } = await import('@densessm/models');
+  resolveConfig(readConfigJson(folder), join(folder, 'config.json'));
+  return folder;
 }
 
 export interface LoadedTarget {

@@ -41,22 +41,23 @@ function adapt(tokenizer: Tokenizer, chatTemplate: ChatTemplate, source: string)
   };
 }
 
-/**
- * Loads the tokenizer (and chat template) of a model folder and checks it fits the model: a tokenizer that can
- * produce ids the model does not have is the wrong tokenizer (exit 3).
- */
-export async function loadTokenizer(
-  folder: string,
-  model: { vocabSize: number },
-  terminal: Terminal,
-): Promise<CliTokenizer> {
+/** Loads the tokenizer (and chat template) of a model folder; cheap, so commands do it before the model. */
+export async function loadTokenizer(folder: string): Promise<CliTokenizer> {
   const { loadTokenizerFromDirectory } = await import('@densessm/tokenizers/node');
   const loaded = await loadTokenizerFromDirectory(folder);
-  const tokenizer = adapt(loaded.tokenizer, loaded.chatTemplate, loaded.source);
+  return adapt(loaded.tokenizer, loaded.chatTemplate, join(folder, loaded.source));
+}
+
+/** A tokenizer that can produce ids the model does not have is the wrong tokenizer (exit 3). */
+export function checkTokenizerFits(
+  tokenizer: CliTokenizer,
+  model: { vocabSize: number },
+  terminal: Terminal,
+): void {
   if (tokenizer.vocabSize > model.vocabSize) {
     throw new ModelFolderError(
       'INVALID_MODEL',
-      `${join(folder, loaded.source)} has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}; the folder holds the wrong tokenizer`,
+      `${tokenizer.source} has ${tokenizer.vocabSize} tokens but the model only ${model.vocabSize}; the folder holds the wrong tokenizer`,
     );
   }
   if (tokenizer.vocabSize < model.vocabSize) {
@@ -67,5 +68,4 @@ export async function loadTokenizer(
       ),
     );
   }
-  return tokenizer;
 }

@@ -26,6 +26,18 @@ describe('densessm (no model needed)', () => {
     expect(run.stdout).toMatch(/Exit codes:[\s\S]*130 +interrupted/);
   });
 
+  it('models --json lists the shipped folders, default first', async () => {
+    const run = await runCli(['models', '--json']);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      modelsDir: string | null;
+      models: { name: string; isDefault: boolean }[];
+    };
+    expect(out.modelsDir).toMatch(/models$/);
+    expect(out.models.filter((m) => m.isDefault).length).toBe(out.models.length > 0 ? 1 : 0);
+    if (out.models.length > 0) expect(out.models[0].isDefault).toBe(true);
+  });
+
   it('rejects an unknown command with exit 2 and one line', async () => {
     const run = await runCli(['generat']);
     expect(run.code).toBe(2);

@@ -325,16 +325,33 @@ describe('bad input with a model', () => {
   });
 
   it.each([
-    ['only a config.json', false, /no model\.safetensors or model\.safetensors\.index\.json/],
-    ['an unknown model_type', true, /model_type "gpt5" is not supported; supported: .*dense_retnet/],
-  ])('a model folder with %s: exit 3, one line', async (_what, withWeights, message) => {
-    const bogus = mkdtempSync(join(work, 'bogus-'));
-    writeFileSync(join(bogus, 'config.json'), JSON.stringify({ model_type: 'gpt5' }));
-    if (withWeights) copyFileSync(join(model, 'model.safetensors'), join(bogus, 'model.safetensors'));
-    const run = await runCli(['generate', '--model', bogus, 'hi']);
+    [
+      'an unknown model_type',
+      ['tokenizer.json'],
+      { model_type: 'gpt5' },
+      /model_type "gpt5" is not supported; supported: .*dense_retnet/,
+    ],
+    [
+      'no weights',
+      ['config.json', 'tokenizer.json'],
+      undefined,
+      /no model\.safetensors or model\.safetensors\.index\.json/,
+    ],
+    [
+      'no tokenizer',
+      ['config.json', 'model.safetensors'],
+      undefined,
+      /the model folder has no tokenizer: looked for tokenizer\.json/,
+    ],
+  ])('a model folder with %s: exit 3, one line', async (_what, files, config, message) => {
+    const bad = mkdtempSync(join(work, 'bad-'));
+    for (const f of files) copyFileSync(join(model, f), join(bad, f));
+    if (config) writeFileSync(join(bad, 'config.json'), JSON.stringify(config));
+    const run = await runCli(['generate', '--model', bad, 'hi']);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(message);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).not.toMatch(STACK_LINE);
   });
 
   it('a draft folder that is not a model: exit 3', async () => {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Drafter, SpeculativeBenchRow } from '@densessm/speculative';
 import { type DrafterFactory, drafterFactory, findDrafterAssets } from '../drafters.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
-import { repoRoot, resolveModelFolder } from '../model-location.js';
+import { repoRoot } from '../model-location.js';
 import {
   DRAFTER_NAMES,
   type DrafterChoice,
@@ -15,9 +15,9 @@ import {
 } from '../options.js';
 import { createProgress } from '../progress.js';
 import { resolvePromptSets } from '../prompt-sets.js';
-import { loadTarget, openModelOnBackend } from '../runtime.js';
+import { loadTarget, openModelOnBackend, resolveModel } from '../runtime.js';
 import { createTerminal, displayPath, formatTable, writeOut } from '../terminal.js';
-import { loadTokenizer } from '../tokenizer.js';
+import { checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
 import { CLI_VERSION } from '../version.js';
 
 export interface BenchCommandOptions extends ModelOptions, OutputOptions {
@@ -61,15 +61,17 @@ function benchDrafters(option: string, modelFolder: string): DrafterChoice[] {
  * table and writes JSON.
  */
 export async function runBench(options: BenchCommandOptions): Promise<void> {
-  const folder = resolveModelFolder(options.model);
+  const folder = await resolveModel(options.model);
   const choices = benchDrafters(options.drafters, folder);
   const root = repoRoot();
   const sets = await resolvePromptSets(options.prompts, root && join(root, 'bench', 'prompts'));
   const outFile = options.out ?? defaultOutFile(root, folder);
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
+  const tokenizer = await loadTokenizer(folder);
+
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder, target.model, terminal);
+  checkTokenizerFits(tokenizer, target.model, terminal);
   const factories: DrafterFactory[] = [];
   const skipped: SkippedDrafter[] = [];
   const drafters: Record<string, () => Drafter> = {};

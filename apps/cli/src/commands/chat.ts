@@ -3,7 +3,6 @@ import { generate } from '@densessm/speculative';
 import { prepareDrafter } from '../drafters.js';
 import { InterruptedError } from '../errors.js';
 import { speculativeStats, toSequenceOptions } from '../generation.js';
-import { resolveModelFolder } from '../model-location.js';
 import {
   checkSampling,
   type ModelOptions,
@@ -12,9 +11,9 @@ import {
   type SamplingOptions,
 } from '../options.js';
 import { formatStatsLine, GenerationClock } from '../report.js';
-import { loadTarget, openModelOnBackend } from '../runtime.js';
+import { loadTarget, openModelOnBackend, resolveModel } from '../runtime.js';
 import { createTerminal, painter, writeOut } from '../terminal.js';
-import { type ChatMessage, loadTokenizer } from '../tokenizer.js';
+import { type ChatMessage, checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
 
 export interface ChatCommandOptions extends ModelOptions, SamplingOptions, OutputOptions {
   draft: string;
@@ -29,13 +28,15 @@ export interface ChatCommandOptions extends ModelOptions, SamplingOptions, Outpu
 export async function runChat(options: ChatCommandOptions): Promise<void> {
   const drafterChoice = parseDrafter(options.draft);
   checkSampling(options);
-  const folder = resolveModelFolder(options.model);
+  const folder = await resolveModel(options.model);
   const interactive = process.stdin.isTTY === true && options.json !== true;
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
   const paintOut = painter(process.stdout);
 
+  const tokenizer = await loadTokenizer(folder);
+
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder, target.model, terminal);
+  checkTokenizerFits(tokenizer, target.model, terminal);
   if (!tokenizer.hasOwnChatTemplate) {
     terminal.warn(`${folder} ships no chat template; using plain "User:/Assistant:" turns`);
   }

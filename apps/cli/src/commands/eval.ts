@@ -1,13 +1,12 @@
 import { InterruptedError } from '../errors.js';
 import { readTextFile } from '../input.js';
 import { onInterrupt } from '../interrupt.js';
-import { resolveModelFolder } from '../model-location.js';
 import type { ModelOptions, OutputOptions } from '../options.js';
 import { computePerplexity, scoringWindows } from '../perplexity.js';
 import { createProgress } from '../progress.js';
-import { loadTarget } from '../runtime.js';
+import { loadTarget, resolveModel } from '../runtime.js';
 import { createTerminal, writeOut } from '../terminal.js';
-import { loadTokenizer } from '../tokenizer.js';
+import { checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
 
 export interface EvalCommandOptions extends ModelOptions, OutputOptions {
   window: number;
@@ -17,16 +16,18 @@ export interface EvalCommandOptions extends ModelOptions, OutputOptions {
 
 /** `densessm eval <file>`: perplexity of the model on a text file, strided sliding windows. */
 export async function runEval(file: string, options: EvalCommandOptions): Promise<void> {
-  const folder = resolveModelFolder(options.model);
+  const folder = await resolveModel(options.model);
   const stride = options.stride ?? Math.max(1, Math.floor(options.window / 2));
   scoringWindows(2, options.window, stride); // validates --window/--stride before anything slow
   const text = await readTextFile(file, 'eval file');
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
+  const tokenizer = await loadTokenizer(folder);
+
   const target = await loadTarget(folder, options, terminal);
   const interrupt = onInterrupt();
   try {
-    const tokenizer = await loadTokenizer(folder, target.model, terminal);
+    checkTokenizerFits(tokenizer, target.model, terminal);
     let tokens = Int32Array.from(tokenizer.encode(text));
     if (options.limit !== undefined && tokens.length > options.limit)
       tokens = tokens.subarray(0, options.limit);

@@ -4,7 +4,6 @@ import { InterruptedError } from '../errors.js';
 import { speculativeStats, toSequenceOptions } from '../generation.js';
 import { readPrompt } from '../input.js';
 import { onInterrupt } from '../interrupt.js';
-import { resolveModelFolder } from '../model-location.js';
 import {
   checkSampling,
   type DrafterChoice,
@@ -14,9 +13,9 @@ import {
   type SamplingOptions,
 } from '../options.js';
 import { formatStatsLine, GenerationClock, type GenerationStats } from '../report.js';
-import { loadTarget, openModelOnBackend } from '../runtime.js';
+import { loadTarget, openModelOnBackend, resolveModel } from '../runtime.js';
 import { createTerminal, writeOut } from '../terminal.js';
-import { loadTokenizer } from '../tokenizer.js';
+import { checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
 
 export interface GenerateCommandOptions extends ModelOptions, SamplingOptions, OutputOptions {
   file?: string;
@@ -28,12 +27,14 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
   // Everything the user can get wrong is checked before the model is loaded.
   const drafterChoice: DrafterChoice = parseDrafter(options.draft);
   checkSampling(options);
-  const folder = resolveModelFolder(options.model);
+  const folder = await resolveModel(options.model);
   const prompt = await readPrompt(words, options.file);
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
+  const tokenizer = await loadTokenizer(folder);
+
   const target = await loadTarget(folder, options, terminal);
-  const tokenizer = await loadTokenizer(folder, target.model, terminal);
+  checkTokenizerFits(tokenizer, target.model, terminal);
   const prepared = await prepareDrafter(drafterChoice, {
     target: target.model,
     modelFolder: folder,
