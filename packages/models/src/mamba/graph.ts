@@ -18,7 +18,7 @@ import type { GraphWeight, PreparedLayer, PreparedMamba } from './prepared.js';
 
 /** Input / output names of the Mamba graphs (layouts in README.md). */
 export const IO = {
-  tokens: 'input_ids',
+  embeds: 'inputs_embeds',
   conv: 'conv_state',
   ssm: 'ssm_state',
   levelSizes: 'level_sizes',
@@ -193,7 +193,8 @@ export function buildForwardGraph(
   } = cfg;
   const c = new Ctx(forwardKey(spec), placement, cfg);
   const { g } = c;
-  const tokens = g.input(IO.tokens, 'int64', ['nodes']);
+  // Embedding rows come from JavaScript (a copy of T rows), so PaSS lookahead nodes can carry their own vectors.
+  let h = g.input(IO.embeds, 'float32', ['nodes', cfg.hiddenSize]);
   const conv = g.input(IO.conv, 'float32', ['sequences', L, K - 1, E]);
   const ssm = g.input(IO.ssm, 'float32', ['sequences', L, E, N]);
   const uniform = spec.uniform || spec.step;
@@ -204,7 +205,6 @@ export function buildForwardGraph(
   const convOutIndex =
     !spec.step && spec.newState ? g.input(IO.convOutIndex, 'int64', ['sequences', K - 1]) : undefined;
 
-  let h = g.op('Gather', [c.use(p.embedding), tokens], { axis: 0 });
   const xCur: Value[] = [];
   const convOut: Value[] = [];
   const ssmOut: Value[] = [];

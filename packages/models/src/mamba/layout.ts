@@ -24,8 +24,9 @@ export interface ForestLayout {
   readonly convOutIndex: BigInt64Array;
   /** Per sequence, node -> level-ordered row. */
   readonly rowOf: readonly Int32Array[];
-  /** Level-ordered row -> the sequence's node id, for each sequence (use `rowOf` to go back). */
-  readonly tokensInRowOrder: (tokens: readonly ArrayLike<number>[]) => BigInt64Array;
+  /** Level-ordered row -> its sequence and node id (`rowOf` goes back). */
+  readonly seqOfRow: Int32Array;
+  readonly nodeOfRow: Int32Array;
 }
 
 export interface ForestItem {
@@ -114,10 +115,7 @@ export function forestLayout(items: readonly ForestItem[], convKernel: number): 
     lastIndex,
     convOutIndex,
     rowOf,
-    tokensInRowOrder: (tokens) => {
-      const out = new BigInt64Array(T);
-      for (let row = 0; row < T; row++) out[row] = BigInt(tokens[seqOfRow[row]][nodeOfRow[row]]);
-      return out;
-    },
+    seqOfRow,
+    nodeOfRow,
   };
 }

@@ -234,6 +234,33 @@ describe('mamba checkpoints', () => {
     await Promise.all([plain.dispose(), dense.dispose()]);
   });
 
+  it('verify takes PaSS lookahead vectors (embeddingOverrides) and commit refuses their nodes', async () => {
+    const raw = tinyMambaConfig();
+    const tensors = randomWeights(raw, 12, mambaInit());
+    const model = await loadModel(await writeCheckpoint(raw, tensors), { backend });
+    const state = model.newState();
+    await model.prefill([{ state, tokens: prompt }]);
+    const embedding = tensors.get('backbone.embeddings.weight')!.data as Float32Array;
+    const d = model.hiddenSize;
+    const tree = { tokens: Int32Array.of(7, 8, 9), parents: Int32Array.of(-1, 0, 0) };
+    // Node 2 carries token 30's embedding as its own vector (its token id 0 is then ignored).
+    const overridden = {
+      tokens: Int32Array.of(7, 8, 0),
+      parents: tree.parents,
+      embeddingOverrides: { nodes: Int32Array.of(2), vectors: embedding.slice(30 * d, 31 * d) },
+    };
+    const [plain] = await model.verify([{ state, tree: { ...tree, tokens: Int32Array.of(7, 8, 30) } }]);
+    const [withVector] = await model.verify([{ state, tree: overridden }]);
+    expect(maxAbsDiff(plain.logits, withVector.logits)).toBe(0);
+    await expect(model.commit([{ state, verified: withVector, path: [0, 2] }])).rejects.toMatchObject({
+      code: 'INVALID_PATH',
+      message: expect.stringMatching(/node 2 is a lookahead node/),
+    });
+    await model.commit([{ state, verified: withVector, path: [0, 1] }]);
+    expect(state.position).toBe(prompt.length + 2);
+    await model.dispose();
+  });
+
   it('verify stays exact where the decay underflows (|A| cumulative dt far beyond the fp32 exp range)', async () => {
     // |A| = 200..1600 in layer 0 with dt up to 0.1: exp(dt A) reaches 0 in fp32 within a few tokens, the regime where
     // a factorised exp(A cumdt_i) * exp(-A cumdt_j) form would overflow.

@@ -37,6 +37,8 @@ export const MAMBA_STATE_KINDS = ['conv', 'ssm'] as const;
 interface MambaDeltas {
   readonly position: number;
   readonly parents: Int32Array;
+  /** PaSS lookahead nodes (own embedding): never committed. */
+  readonly overridden: ReadonlySet<number>;
   /** node -> row of the batch outputs below. */
   readonly rowOf: Int32Array;
   readonly x: Float32Array;
@@ -186,6 +188,32 @@ export class MambaModel implements LanguageModel {
     };
   }
 
+  /**
+   * The input rows [T, d] in the layout's row order: each node's token embedding, or its own vector when the
+   * tree overrides it (PaSS lookahead nodes).
+   */
+  private embeds(
+    layout: ForestLayout,
+    tokens: readonly ArrayLike<number>[],
+    overrides: readonly (TokenTree['embeddingOverrides'] | undefined)[] = [],
+  ): Tensor<'float32'> {
+    const d = this.hiddenSize;
+    const table = this.prepared.embedding.tensor.data;
+    const own = overrides.map((o) => new Map(o ? Array.from(o.nodes, (node, k) => [node, k]) : []));
+    const out = new Float32Array(layout.nodeCount * d);
+    for (let row = 0; row < layout.nodeCount; row++) {
+      const s = layout.seqOfRow[row];
+      const node = layout.nodeOfRow[row];
+      const k = own[s]?.get(node);
+      const src =
+        k === undefined
+          ? table.subarray(tokens[s][node] * d, (tokens[s][node] + 1) * d)
+          : overrides[s]!.vectors.subarray(k * d, (k + 1) * d);
+      out.set(src, row * d);
+    }
+    return f32([layout.nodeCount, d], out);
+  }
+
   private rows(t: Tensor, width: number, row: number): Float32Array {
     return (t.data as Float32Array).slice(row * width, (row + 1) * width);
   }
@@ -232,7 +260,7 @@ export class MambaModel implements LanguageModel {
       const out = await this.forward(
         spec,
         {
-          [IO.tokens]: int64([layout.nodeCount], layout.tokensInRowOrder(pieces)),
+          [IO.embeds]: this.embeds(layout, pieces),
           ...this.layoutFeeds(layout),
           ...this.stateFeeds(active.map((i) => states[i])),
         },
@@ -280,9 +308,12 @@ export class MambaModel implements LanguageModel {
     const out = await this.forward(
       spec,
       {
-        [IO.tokens]: int64(
-          [items.length],
-          BigInt64Array.from(items, (it) => BigInt(it.token)),
+        [IO.embeds]: this.embeds(
+          forestLayout(
+            items.map(() => ({ parents: [-1], lastNode: 0 })),
+            this.config.convKernel,
+          ),
+          items.map((it) => [it.token]),
         ),
         ...this.stateFeeds(states),
       },
@@ -304,17 +335,7 @@ export class MambaModel implements LanguageModel {
     options: OutputOptions = {},
   ): Promise<VerifyOutput[]> {
     const states = items.map((it, i) => ownState(it.state, this, `verify item ${i}`));
-    const depths = items.map((it, i) =>
-      treeDepths(it.tree, this.vocabSize, this.hiddenSize, `verify item ${i}`),
-    );
-    items.forEach((it, i) => {
-      if (it.tree.embeddingOverrides) {
-        throw new ModelError(
-          'INVALID_TREE',
-          `verify item ${i}: embeddingOverrides are not supported by ${this.modelType} yet`,
-        );
-      }
-    });
+    items.forEach((it, i) => treeDepths(it.tree, this.vocabSize, this.hiddenSize, `verify item ${i}`));
     const layout = forestLayout(
       items.map((it) => ({ parents: it.tree.parents, lastNode: 0 })),
       this.config.convKernel,
@@ -332,7 +353,11 @@ export class MambaModel implements LanguageModel {
     const out = await this.forward(
       spec,
       {
-        [IO.tokens]: int64([layout.nodeCount], layout.tokensInRowOrder(items.map((it) => it.tree.tokens))),
+        [IO.embeds]: this.embeds(
+          layout,
+          items.map((it) => it.tree.tokens),
+          items.map((it) => it.tree.embeddingOverrides),
+        ),
         ...this.layoutFeeds(layout),
         ...this.stateFeeds(states),
       },
@@ -351,6 +376,7 @@ export class MambaModel implements LanguageModel {
       const deltas: MambaDeltas = {
         position: states[s].position,
         parents: it.tree.parents,
+        overridden: new Set(it.tree.embeddingOverrides?.nodes ?? []),
         rowOf,
         x: data(IO.deltaX),
         dt: data(IO.deltaDt),
@@ -387,6 +413,13 @@ export class MambaModel implements LanguageModel {
           );
         }
         checkPath(it.path, deltas.parents, `commit item ${i}`);
+        const lookahead = it.path.find((node) => deltas.overridden.has(node));
+        if (lookahead !== undefined) {
+          throw new ModelError(
+            'INVALID_PATH',
+            `commit item ${i}: node ${lookahead} is a lookahead node (embeddingOverrides); those are never committed`,
+          );
+        }
         return { state, deltas, path: it.path };
       })
       .filter((w) => w.path.length > 0);
