@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     drafters: { type: 'string' },
     repeats: { type: 'string', default: '1' },
     out: { type: 'string' },
+    note: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -274,6 +275,7 @@ async function main() {
     }
     const report = {
       bench: 'server-load',
+      ...(args.note ? { note: args.note } : {}),
       date: new Date().toISOString(),
       server: args.spawn ? `densessm-server ${args.spawn}` : base,
       model,
