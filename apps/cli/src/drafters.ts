@@ -1,48 +1,8 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { LanguageModel } from '@densessm/models';
 import type { Drafter, NamedTensor } from '@densessm/speculative';
 import { UnavailableError } from './errors.js';
+import { findDrafterAssets } from './model-location.js';
 import type { DrafterChoice } from './options.js';
-
-/**
- * Where a model folder's trained drafter assets are (models/README.md): a draft model in `draft/` (or a
- * sibling folder named `<something>-draft`), Medusa heads in `heads/` or `*heads*.safetensors`, PaSS lookahead
- * embeddings in `lookahead/` or `lookahead*.safetensors`.
- */
-export interface DrafterAssets {
-  readonly draftModel?: string;
-  readonly heads?: string;
-  readonly lookahead?: string;
-}
-
-function safetensorsIn(folder: string, matches: (name: string) => boolean): string | undefined {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) return undefined;
-  const file = readdirSync(folder)
-    .filter((f) => f.endsWith('.safetensors') && matches(f))
-    .sort()[0];
-  return file === undefined ? undefined : join(folder, file);
-}
-
-export function findDrafterAssets(modelFolder: string): DrafterAssets {
-  const hasConfig = (f: string) => existsSync(join(f, 'config.json'));
-  const inside = join(modelFolder, 'draft');
-  const siblings = existsSync(dirname(modelFolder))
-    ? readdirSync(dirname(modelFolder))
-        .filter((n) => n !== basename(modelFolder) && n.endsWith('-draft'))
-        .map((n) => join(dirname(modelFolder), n))
-        .filter(hasConfig)
-    : [];
-  return {
-    draftModel: hasConfig(inside) ? inside : siblings.length === 1 ? siblings[0] : undefined,
-    heads:
-      safetensorsIn(join(modelFolder, 'heads'), () => true) ??
-      safetensorsIn(modelFolder, (f) => f.includes('heads')),
-    lookahead:
-      safetensorsIn(join(modelFolder, 'lookahead'), () => true) ??
-      safetensorsIn(modelFolder, (f) => f.startsWith('lookahead')),
-  };
-}
 
 /** Makes fresh drafters of one kind (bench needs one per configuration), holding what they share. */
 export interface DrafterFactory {

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFolderError } from './errors.js';
 
@@ -32,12 +32,9 @@ export interface ShippedModel {
   readonly modelType: string;
   /** True for the folder `generate` uses when no --model is given. */
   readonly isDefault: boolean;
-  /** Optional parts that drafters use, present in this folder. */
-  readonly extras: readonly string[];
+  /** Trained drafter assets found for this folder. */
+  readonly assets: DrafterAssets;
 }
-
-/** Sub-folders of a model folder that hold drafter assets (models/README.md). */
-export const DRAFTER_ASSET_DIRS = ['draft', 'heads', 'lookahead'] as const;
 
 /** Every model folder directly under `models/`, default first. */
 export function listShippedModels(modelsDir = shippedModelsDir()): ShippedModel[] {
@@ -54,7 +51,7 @@ export function listShippedModels(modelsDir = shippedModelsDir()): ShippedModel[
         folder,
         modelType: readModelType(folder),
         isDefault: name === defaultName,
-        extras: DRAFTER_ASSET_DIRS.filter((d) => isDirectory(join(folder, d))),
+        assets: findDrafterAssets(folder),
       };
     })
     .sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
@@ -170,4 +167,43 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Where a model folder's trained drafter assets are (models/README.md): a draft model in `draft/` (or a
+ * sibling folder named `<something>-draft`), Medusa heads in `heads/` or `*heads*.safetensors`, PaSS lookahead
+ * embeddings in `lookahead/` or `lookahead*.safetensors`.
+ */
+export interface DrafterAssets {
+  readonly draftModel?: string;
+  readonly heads?: string;
+  readonly lookahead?: string;
+}
+
+function safetensorsIn(folder: string, matches: (name: string) => boolean): string | undefined {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return undefined;
+  const file = readdirSync(folder)
+    .filter((f) => f.endsWith('.safetensors') && matches(f))
+    .sort()[0];
+  return file === undefined ? undefined : join(folder, file);
+}
+
+export function findDrafterAssets(modelFolder: string): DrafterAssets {
+  const hasConfig = (f: string) => existsSync(join(f, 'config.json'));
+  const inside = join(modelFolder, 'draft');
+  const siblings = existsSync(dirname(modelFolder))
+    ? readdirSync(dirname(modelFolder))
+        .filter((n) => n !== basename(modelFolder) && n.endsWith('-draft'))
+        .map((n) => join(dirname(modelFolder), n))
+        .filter(hasConfig)
+    : [];
+  return {
+    draftModel: hasConfig(inside) ? inside : siblings.length === 1 ? siblings[0] : undefined,
+    heads:
+      safetensorsIn(join(modelFolder, 'heads'), () => true) ??
+      safetensorsIn(modelFolder, (f) => f.includes('heads')),
+    lookahead:
+      safetensorsIn(join(modelFolder, 'lookahead'), () => true) ??
+      safetensorsIn(modelFolder, (f) => f.startsWith('lookahead')),
+  };
 }

@@ -54,6 +54,11 @@ export async function summarizeWeights(folder: string): Promise<WeightsSummary> 
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     files = [SAFETENSORS_SINGLE_FILE];
   }
+  return summarizeFiles(folder, files);
+}
+
+/** The same summary for given safetensors files of a folder (e.g. a Medusa heads file). */
+export async function summarizeFiles(folder: string, files: readonly string[]): Promise<WeightsSummary> {
   const byDType = new Map<string, { tensors: number; parameters: number; bytes: number }>();
   for (const file of files) {
     const header = await readHeader(join(folder, file));

@@ -6,7 +6,7 @@ import { type LanguageModel, loadModel } from '@densessm/models';
 import { loadTokenizerFromDirectory } from '@densessm/tokenizers/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, STACK_LINE } from './run-cli.js';
-import { writeTinyModel } from './tiny-model.js';
+import { writeDrafterAssets, writeTinyModel } from './tiny-model.js';
 
 let model: string;
 let endless: string;
@@ -106,6 +106,32 @@ describe('densessm generate', () => {
       'recycling',
       'auto (lookup+recycling)',
     ]);
+  });
+
+  it('runs every drafter on trained assets found in the model folder, losslessly', async () => {
+    const withAssets = await writeTinyModel({ eos: false });
+    await writeDrafterAssets(withAssets);
+    const prompt = 'abc abc abc abc abc';
+    const drafts = ['none', 'heads', 'lookahead', join(withAssets, 'draft'), 'auto'];
+    const runs = await Promise.all(
+      drafts.map((draft) =>
+        runCli(['generate', '--model', withAssets, '--json', '-n', '16', '--draft', draft, prompt]),
+      ),
+    );
+    for (const run of runs) expect(run.stderr).toBe('');
+    const outs = runs.map((r) => JSON.parse(r.stdout) as GenerateJson);
+    for (const out of outs.slice(1)) expect(out.tokens).toEqual(outs[0].tokens);
+    expect(outs.map((o) => o.drafter)).toEqual([
+      'none',
+      'heads',
+      'lookahead',
+      'draft-model',
+      'auto (lookup+recycling+draft-model+heads+lookahead)',
+    ]);
+    const inspect = await runCli(['inspect', withAssets]);
+    expect(inspect.stdout).toMatch(
+      /drafters +draft model .*draft \(dense_retnet, [\d.]+K params\), heads .*medusa\.safetensors \([\d.]+K params\), lookahead .*lookahead\.safetensors/,
+    );
   });
 
   it('stops cleanly on Ctrl-C: output so far, one line, exit 130', async () => {

@@ -1,7 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createRng } from '@densessm/models';
 // The models package's own checkpoint writer: random weights for every tensor its architecture expects.
-import { randomCheckpoint } from '@densessm/models/testing';
+import { normals, randomCheckpoint } from '@densessm/models/testing';
+import { float32 } from '@densessm/tensor';
+import { writeSafetensorsFile } from '@densessm/tensor/node';
 
 /** A small dense_retnet: fast to load and run, with every kind of tensor (dense k/v fusion on). */
 export const TINY_CONFIG = {
@@ -93,4 +96,28 @@ export async function writeTinyModel(options: { seed?: number; eos?: boolean } =
   const folder = await randomCheckpoint(TINY_CONFIG, options.seed ?? 7);
   await writeByteTokenizer(folder, options);
   return folder;
+}
+
+/**
+ * Random drafter assets in the layout `densessm` looks for: a smaller draft model in `draft/`, Medusa heads in
+ * `heads/medusa.safetensors` (`medusa.{k}.weight [d, d]`, `medusa.{k}.bias [d]`) and PaSS embeddings in
+ * `lookahead.safetensors` (`lookahead.embeddings [k, d]`), the tensor names @densessm/speculative reads.
+ */
+export async function writeDrafterAssets(folder: string, seed = 11): Promise<void> {
+  const d = TINY_CONFIG.hidden_size;
+  const rng = createRng(seed);
+  const small = (n: number) => normals(n, rng).map((x) => 0.1 * x);
+  const draft = await randomCheckpoint({ ...TINY_CONFIG, num_hidden_layers: 1, dense_block_layers: 0 }, seed);
+  await mkdir(join(folder, 'draft'));
+  for (const f of ['config.json', 'model.safetensors'])
+    await copyFile(join(draft, f), join(folder, 'draft', f));
+  const heads = new Map<string, ReturnType<typeof float32>>();
+  for (let k = 0; k < 2; k++) {
+    heads.set(`medusa.${k}.weight`, float32([d, d], small(d * d)));
+    heads.set(`medusa.${k}.bias`, float32([d], small(d)));
+  }
+  await writeSafetensorsFile(join(folder, 'heads', 'medusa.safetensors'), heads);
+  await writeSafetensorsFile(join(folder, 'lookahead.safetensors'), {
+    'lookahead.embeddings': float32([3, d], small(3 * d)),
+  });
 }

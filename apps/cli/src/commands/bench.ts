@@ -2,9 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Drafter, SpeculativeBenchRow } from '@densessm/speculative';
-import { type DrafterFactory, drafterFactory, findDrafterAssets } from '../drafters.js';
+import { type DrafterFactory, drafterFactory } from '../drafters.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
-import { repoRoot } from '../model-location.js';
+import { findDrafterAssets, repoRoot } from '../model-location.js';
 import {
   DRAFTER_NAMES,
   type DrafterChoice,

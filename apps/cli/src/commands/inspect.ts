@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { resolveConfig } from '@densessm/models';
 import {
   checkModelFolder,
-  DRAFTER_ASSET_DIRS,
+  findDrafterAssets,
   readConfigJson,
   resolveModelFolder,
 } from '../model-location.js';
 import type { ModelOptions } from '../options.js';
 import { loadTarget } from '../runtime.js';
 import { createTerminal, displayPath, formatBytes, formatCount, writeOut } from '../terminal.js';
-import { summarizeWeights, type WeightsSummary } from '../weights-summary.js';
+import { summarizeFiles, summarizeWeights, type WeightsSummary } from '../weights-summary.js';
 
 export interface InspectCommandOptions extends ModelOptions {
   json?: boolean;
@@ -57,11 +57,12 @@ export async function runInspect(
   const target = await loadTarget(folder, options, terminal);
   const stateBytes = target.model.newState().byteSize;
   await target.model.dispose();
-  const assets: Record<string, FolderReport | { folder: string }> = {};
-  for (const name of DRAFTER_ASSET_DIRS) {
-    const sub = join(folder, name);
-    if (!existsSync(sub)) continue;
-    assets[name] = existsSync(join(sub, 'config.json')) ? await describeFolder(sub) : { folder: sub };
+  const found = findDrafterAssets(folder);
+  const assets: Record<string, FolderReport | { file: string; weights: WeightsSummary }> = {};
+  if (found.draftModel) assets['draft model'] = await describeFolder(found.draftModel);
+  for (const kind of ['heads', 'lookahead'] as const) {
+    const file = found[kind];
+    if (file) assets[kind] = { file, weights: await summarizeFiles(dirname(file), [basename(file)]) };
   }
   if (options.json) {
     await writeOut(
@@ -93,9 +94,13 @@ function formatConfig(config: Readonly<Record<string, unknown>>): string {
     .join(' ');
 }
 
-function describeAssets(assets: Record<string, FolderReport | { folder: string }>): string {
+function describeAssets(
+  assets: Record<string, FolderReport | { file: string; weights: WeightsSummary }>,
+): string {
   const parts = Object.entries(assets).map(([name, a]) =>
-    'weights' in a ? `${name} (${a.modelType}, ${formatCount(a.weights.parameters)} params)` : name,
+    'modelType' in a
+      ? `${name} ${displayPath(a.folder)} (${a.modelType}, ${formatCount(a.weights.parameters)} params)`
+      : `${name} ${displayPath(a.file)} (${formatCount(a.weights.parameters)} params)`,
   );
   return parts.length > 0
     ? `${parts.join(', ')}; also lookup, recycling and auto`

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listShippedModels, shippedModelsDir } from '../model-location.js';
+import { type DrafterAssets, listShippedModels, shippedModelsDir } from '../model-location.js';
 import { displayPath, formatBytes, formatTable, painter, writeOut } from '../terminal.js';
 
 export interface ModelsCommandOptions {
@@ -27,13 +27,20 @@ export async function runModels(options: ModelsCommandOptions): Promise<void> {
     m.isDefault ? `${m.name} (default)` : m.name,
     m.modelType,
     formatBytes(m.bytes),
-    m.extras.length > 0 ? m.extras.join(', ') : '-',
+    assetNames(m.assets) || '-',
     displayPath(m.folder),
   ]);
   await writeOut(`${formatTable(['name', 'type', 'size', 'drafter assets', 'folder'], rows)}\n`);
   await writeOut(
     paint('dim', `\nModels folder: ${dir}\nUse one with --model <folder> or DENSESSM_MODEL=<folder>.\n`),
   );
+}
+
+function assetNames(assets: DrafterAssets): string {
+  return (Object.keys(assets) as (keyof DrafterAssets)[])
+    .filter((k) => assets[k] !== undefined)
+    .map((k) => (k === 'draftModel' ? 'draft model' : k))
+    .join(', ');
 }
 
 /** Bytes on disk of a folder, recursively. */
