@@ -1,3 +1,10 @@
+/**
+ * Dev tool (not a test, not a benchmark result): onnxruntime-node's per-op-type kernel time for the Mamba step and
+ * verify graphs of the 24.5M benchmark model, to see where time goes. Talks to onnxruntime-node directly because
+ * profiling is not part of the Backend interface.
+ *
+ *   NODES=1,16 PROF=1 FAN=2 npx vitest run --config bench/models-mamba/vitest.config.ts ops-profile
+ */
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { it } from 'vitest';
 // @ts-expect-error
@@ -77,7 +84,6 @@ it('profile', async () => {
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
-    const nodes = [...built.ops].length;
     console.log(
       `nodes=${n} levels=${layout.levels} median ms ${times[7].toFixed(2)} min ${times[0].toFixed(2)}`,
     );

@@ -335,7 +335,8 @@ export class MambaModel implements LanguageModel {
     options: OutputOptions = {},
   ): Promise<VerifyOutput[]> {
     const states = items.map((it, i) => ownState(it.state, this, `verify item ${i}`));
-    items.forEach((it, i) => treeDepths(it.tree, this.vocabSize, this.hiddenSize, `verify item ${i}`));
+    for (const [i, it] of items.entries())
+      treeDepths(it.tree, this.vocabSize, this.hiddenSize, `verify item ${i}`);
     const layout = forestLayout(
       items.map((it) => ({ parents: it.tree.parents, lastNode: 0 })),
       this.config.convKernel,
