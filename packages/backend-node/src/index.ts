@@ -1,16 +1,11 @@
 import { availableParallelism } from 'node:os';
-import type { Backend, DType, Session, SessionOptions, Tensor } from '@densessm/tensor';
-import {
-  BackendError,
-  OrtSessionAdapter,
-  type OrtSessionLike,
-  type OrtTensorLike,
-} from '@densessm/tensor/backend-kit';
+import type { Backend, DType, SessionOptions, Tensor } from '@densessm/tensor';
+import * as kit from '@densessm/tensor/backend-kit';
 import * as ort from 'onnxruntime-node';
 
 export { BackendError } from '@densessm/tensor';
 
-export interface NodeBackendOptions {
+export interface NodeBackendOptions extends kit.OrtBackendOptions {
   /** Intra-op threads per session. Default: `os.availableParallelism()`. */
   threads?: number;
   /**
@@ -18,10 +13,6 @@ export interface NodeBackendOptions {
    * binary lacks are dropped; 'cpu' is always appended as the last resort, so every op has a kernel.
    */
   executionProviders?: readonly string[];
-  /** Graph optimisation level. Default 'all'. */
-  graphOptimization?: SessionOptions['graphOptimization'];
-  /** Validate feeds (names, dtypes, shapes) before each run. Default true; costs about a microsecond. */
-  validateFeeds?: boolean;
   /**
    * When a requested non-CPU provider cannot start (e.g. CUDA libraries missing), fail with EP_UNAVAILABLE instead
    * of falling back to CPU. Default false: fall back, and the session's `executionProviders` says ['cpu'].
@@ -30,10 +21,7 @@ export interface NodeBackendOptions {
 }
 
 /** A session of this backend; `executionProviders` tells what it actually runs on. */
-export interface NodeSession extends Session {
-  readonly name: string;
-  readonly executionProviders: readonly string[];
-}
+export type NodeSession = kit.OrtBackedSession;
 
 /** The backend plus what it resolved, for logs and benchmarks. */
 export interface NodeBackend extends Backend {
@@ -56,7 +44,7 @@ function resolveProviders(requested: readonly string[] | undefined, available: r
   const wanted = (requested ?? ['cpu']).map((p) => p.toLowerCase());
   const usable = wanted.filter((p) => available.includes(p));
   if (usable.length === 0 && wanted.length > 0 && !wanted.includes('cpu')) {
-    throw new BackendError(
+    throw new kit.BackendError(
       'EP_UNAVAILABLE',
       `none of the execution providers [${wanted.join(', ')}] is in this onnxruntime-node build (available: ${available.join(', ')}); ` +
         `ask for one of those or add 'cpu'`,
@@ -70,7 +58,7 @@ function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
 
-function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): OrtTensorLike {
+function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): kit.OrtTensorLike {
   // ort.Tensor wraps the typed array (no copy); float16 travels as Uint16Array bits.
   return new ort.Tensor(dtype, data as never, dims);
 }
@@ -83,7 +71,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
   const available = availableProviders();
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new BackendError('INVALID_OPTION', `threads must be a positive integer, got ${threads}`);
+    throw new kit.BackendError('INVALID_OPTION', `threads must be a positive integer, got ${threads}`);
   }
   const providers = resolveProviders(options.executionProviders, available);
   let counter = 0;
@@ -112,7 +100,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
         session = await create(eps);
       } catch (first) {
         const fail = (e: unknown): never => {
-          throw new BackendError(
+          throw new kit.BackendError(
             'INVALID_MODEL',
             `session '${name}': onnxruntime-node could not load the model (${model.length} bytes): ${message(e)}`,
             name,
@@ -128,7 +116,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
         }
         if (options.strictExecutionProviders) {
           await session.release();
-          throw new BackendError(
+          throw new kit.BackendError(
             'EP_UNAVAILABLE',
             `session '${name}': execution providers [${eps.join(', ')}] could not start (${message(first)}); ` +
               `install their libraries or drop them (strictExecutionProviders is on, so no CPU fallback)`,
@@ -138,7 +126,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
         }
         used = ['cpu'];
       }
-      const adapter = new OrtSessionAdapter(session as unknown as OrtSessionLike, {
+      const adapter = new kit.OrtSessionAdapter(session as unknown as kit.OrtSessionLike, {
         name,
         makeTensor,
         serialize: false,

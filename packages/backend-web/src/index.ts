@@ -1,17 +1,12 @@
-import type { Backend, DType, Session, SessionOptions, Tensor } from '@densessm/tensor';
-import {
-  BackendError,
-  OrtSessionAdapter,
-  type OrtSessionLike,
-  type OrtTensorLike,
-} from '@densessm/tensor/backend-kit';
+import type { Backend, DType, SessionOptions, Tensor } from '@densessm/tensor';
+import * as kit from '@densessm/tensor/backend-kit';
 import * as ort from 'onnxruntime-web';
 
 export { BackendError } from '@densessm/tensor';
 
 export type WebExecutionProvider = 'webgpu' | 'wasm';
 
-export interface WebBackendOptions {
+export interface WebBackendOptions extends kit.OrtBackendOptions {
   /**
    * wasm threads (`ort.env.wasm.numThreads`). Default: onnxruntime-web's choice. Threads above 1 need a
    * cross-origin-isolated page (COOP/COEP headers) in browsers. This is a process-wide setting that takes effect
@@ -22,17 +17,10 @@ export interface WebBackendOptions {
   executionProviders?: readonly WebExecutionProvider[];
   /** Where the .wasm files are served from (`ort.env.wasm.wasmPaths`), e.g. a CDN folder or '/ort/'. */
   wasmPaths?: string | Record<string, string>;
-  /** Graph optimisation level. Default 'all'. */
-  graphOptimization?: SessionOptions['graphOptimization'];
-  /** Validate feeds (names, dtypes, shapes) before each run. Default true. */
-  validateFeeds?: boolean;
 }
 
 /** A session of this backend; `executionProviders` tells what it actually runs on. */
-export interface WebSession extends Session {
-  readonly name: string;
-  readonly executionProviders: readonly string[];
-}
+export type WebSession = kit.OrtBackedSession;
 
 export interface WebBackend extends Backend {
   createSession(model: Uint8Array, options?: SessionOptions): Promise<WebSession>;
@@ -51,7 +39,7 @@ export async function isWebGpuAvailable(): Promise<boolean> {
   }
 }
 
-function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): OrtTensorLike {
+function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): kit.OrtTensorLike {
   return new ort.Tensor(dtype, data as never, dims);
 }
 
@@ -76,7 +64,10 @@ function message(e: unknown): string {
 export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
   if (options.threads !== undefined) {
     if (!Number.isInteger(options.threads) || options.threads < 1) {
-      throw new BackendError('INVALID_OPTION', `threads must be a positive integer, got ${options.threads}`);
+      throw new kit.BackendError(
+        'INVALID_OPTION',
+        `threads must be a positive integer, got ${options.threads}`,
+      );
     }
     ort.env.wasm.numThreads = options.threads;
   }
@@ -84,7 +75,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
   const requested = options.executionProviders ?? ['webgpu', 'wasm'];
   for (const p of requested) {
     if (p !== 'webgpu' && p !== 'wasm') {
-      throw new BackendError(
+      throw new kit.BackendError(
         'EP_UNAVAILABLE',
         `onnxruntime-web provider '${String(p)}' is not supported; use 'webgpu' or 'wasm'`,
       );
@@ -96,7 +87,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
         ? requested.filter((p) => p !== 'webgpu')
         : [...requested];
     if (list.length === 0) {
-      throw new BackendError(
+      throw new kit.BackendError(
         'EP_UNAVAILABLE',
         `WebGPU is not available here and 'wasm' was not allowed; add 'wasm' to executionProviders`,
       );
@@ -146,7 +137,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
               // fall through to report the original failure
             }
           }
-          throw new BackendError(
+          throw new kit.BackendError(
             'INVALID_MODEL',
             `session '${name}': onnxruntime-web could not load the model (${model.length} bytes) with [${eps.join(', ')}]: ${message(first)}`,
             name,
@@ -154,7 +145,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
           );
         }
       });
-      return new OrtSessionAdapter(session as unknown as OrtSessionLike, {
+      return new kit.OrtSessionAdapter(session as unknown as kit.OrtSessionLike, {
         name,
         makeTensor,
         serialize: true,

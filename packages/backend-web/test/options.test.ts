@@ -1,12 +1,7 @@
-import { BackendError, float32, GraphBuilder } from '@densessm/tensor';
+import { negGraph } from '@densessm/backend-conformance';
+import { BackendError, float32 } from '@densessm/tensor';
 import { describe, expect, it } from 'vitest';
 import { createWebBackend, isWebGpuAvailable } from '../src/index.js';
-
-function negGraph(): Uint8Array {
-  const g = new GraphBuilder('neg');
-  g.output(g.op('Neg', [g.input('a', 'float32', [2])]), 'y', 'float32', [2]);
-  return g.toBytes();
-}
 
 describe('createWebBackend options', () => {
   it('has no WebGPU in Node and falls back to wasm by default', async () => {

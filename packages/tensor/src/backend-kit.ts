@@ -126,6 +126,20 @@ export function validateFeeds(
   }
 }
 
+/** Options every onnxruntime-based backend takes. */
+export interface OrtBackendOptions {
+  /** Graph optimisation level. Default 'all'. */
+  graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Validate feeds (names, dtypes, shapes) before each run. Default true; costs well under a microsecond a feed. */
+  validateFeeds?: boolean;
+}
+
+/** A session of an onnxruntime-based backend; `executionProviders` tells what it actually runs on. */
+export interface OrtBackedSession extends Session {
+  readonly name: string;
+  readonly executionProviders: readonly string[];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // A Session over an onnxruntime InferenceSession (node or web), structurally typed.
 

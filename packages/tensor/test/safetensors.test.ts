@@ -33,26 +33,14 @@ function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerLe
   return out;
 }
 
-function expectCode(fn: () => unknown, code: string, ...fragments: string[]): SafetensorsError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SafetensorsError);
-    const err = e as SafetensorsError;
-    expect(err.code).toBe(code);
-    for (const f of fragments) expect(err.message).toContain(f);
-    return err;
-  }
-  throw new Error(`expected ${code}, nothing was thrown`);
-}
-
-async function expectRejectCode(
-  p: Promise<unknown>,
+/** Runs `fn` (sync or async) and checks it throws a SafetensorsError with `code` and message fragments. */
+async function expectCode(
+  fn: () => unknown,
   code: string,
   ...fragments: string[]
 ): Promise<SafetensorsError> {
   try {
-    await p;
+    await fn();
   } catch (e) {
     expect(e).toBeInstanceOf(SafetensorsError);
     const err = e as SafetensorsError;
@@ -124,8 +112,8 @@ describe('safetensors round trip', () => {
 });
 
 describe('safetensors errors', () => {
-  it('truncated before the length', () => {
-    expectCode(
+  it('truncated before the length', async () => {
+    await expectCode(
       () => parseSafetensors(new Uint8Array(5), { source: 'x.safetensors' }),
       'SAFETENSORS_TRUNCATED',
       'x.safetensors',
@@ -133,9 +121,9 @@ describe('safetensors errors', () => {
     );
   });
 
-  it('header length past the end', () => {
+  it('header length past the end', async () => {
     const f = rawFile({}, new Uint8Array(0), 1000);
-    expectCode(
+    await expectCode(
       () => parseSafetensors(f, { source: 'm.safetensors' }),
       'SAFETENSORS_HEADER_OUT_OF_RANGE',
       'm.safetensors',
@@ -143,18 +131,18 @@ describe('safetensors errors', () => {
     );
   });
 
-  it('bad JSON', () => {
-    expectCode(
+  it('bad JSON', async () => {
+    await expectCode(
       () => parseSafetensors(rawFile('{"a": '), { source: 'bad.st' }),
       'SAFETENSORS_BAD_HEADER',
       'bad.st',
       'JSON',
     );
-    expectCode(() => parseSafetensors(rawFile('[1,2]')), 'SAFETENSORS_BAD_HEADER', 'object');
+    await expectCode(() => parseSafetensors(rawFile('[1,2]')), 'SAFETENSORS_BAD_HEADER', 'object');
   });
 
-  it('unknown or unsupported dtype names the tensor', () => {
-    const e = expectCode(
+  it('unknown or unsupported dtype names the tensor', async () => {
+    const e = await expectCode(
       () =>
         parseSafetensors(
           rawFile({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
@@ -166,7 +154,7 @@ describe('safetensors errors', () => {
       'F32',
     );
     expect(e.tensor).toBe('w');
-    expectCode(
+    await expectCode(
       () =>
         parseSafetensors(
           rawFile({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
@@ -176,8 +164,8 @@ describe('safetensors errors', () => {
     );
   });
 
-  it('offsets not matching the shape', () => {
-    expectCode(
+  it('offsets not matching the shape', async () => {
+    await expectCode(
       () =>
         parseSafetensors(
           rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(16)),
@@ -187,14 +175,14 @@ describe('safetensors errors', () => {
       '12 bytes',
       'needs 16',
     );
-    expectCode(
+    await expectCode(
       () =>
         parseSafetensors(
           rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(16)),
         ),
       'SAFETENSORS_BAD_OFFSETS',
     );
-    expectCode(
+    await expectCode(
       () =>
         parseSafetensors(
           rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)),
@@ -204,10 +192,10 @@ describe('safetensors errors', () => {
     );
   });
 
-  it('offsets past the data section (truncated file)', () => {
+  it('offsets past the data section (truncated file)', async () => {
     const full = encodeSafetensors({ a: float32([4], [1, 2, 3, 4]), b: float32([4], [5, 6, 7, 8]) });
     const cut = full.subarray(0, full.length - 3);
-    const e = expectCode(
+    const e = await expectCode(
       () => parseSafetensors(cut, { source: 'cut.safetensors' }),
       'SAFETENSORS_TRUNCATED',
       "tensor 'b'",
@@ -282,10 +270,10 @@ describe('safetensors folders (node)', () => {
     const full = encodeSafetensors({ a: float32([4], [1, 2, 3, 4]) });
     const cut = join(dir, 'cut.safetensors');
     await writeFile(cut, full.subarray(0, full.length - 1));
-    await expectRejectCode(readSafetensorsFile(cut), 'SAFETENSORS_TRUNCATED', cut, "'a'");
+    await expectCode(() => readSafetensorsFile(cut), 'SAFETENSORS_TRUNCATED', cut, "'a'");
     const tiny = join(dir, 'tiny.safetensors');
     await writeFile(tiny, new Uint8Array(3));
-    await expectRejectCode(readSafetensorsFile(tiny), 'SAFETENSORS_TRUNCATED', tiny, '3 bytes');
+    await expectCode(() => readSafetensorsFile(tiny), 'SAFETENSORS_TRUNCATED', tiny, '3 bytes');
     const d = join(dir, 'cut-shard');
     await mkdir(d, { recursive: true });
     await writeFile(
@@ -293,48 +281,43 @@ describe('safetensors folders (node)', () => {
       JSON.stringify({ weight_map: { a: 's.safetensors' } }),
     );
     await writeFile(join(d, 's.safetensors'), full.subarray(0, full.length - 1));
-    await expectRejectCode(readSafetensorsFolder(d), 'SAFETENSORS_TRUNCATED', join(d, 's.safetensors'));
+    await expectCode(() => readSafetensorsFolder(d), 'SAFETENSORS_TRUNCATED', join(d, 's.safetensors'));
   });
 
-  it('names the missing shard', async () => {
-    const d = join(dir, 'missing-shard');
+  /** A folder with shard s1.safetensors holding `a`, and an index mapping `weightMap`. */
+  async function indexedFolder(name: string, weightMap: Record<string, string>): Promise<string> {
+    const d = join(dir, name);
     await writeSafetensorsFile(join(d, 's1.safetensors'), { a: float32([1], [1]) });
-    await writeFile(
-      join(d, 'model.safetensors.index.json'),
-      JSON.stringify({ weight_map: { a: 's1.safetensors', b: 's2.safetensors' } }),
-    );
-    const e = await expectRejectCode(
-      readSafetensorsFolder(d),
+    await writeFile(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+    return d;
+  }
+
+  it('names the missing shard, and a tensor the index lists but the shard lacks', async () => {
+    const d1 = await indexedFolder('missing-shard', { a: 's1.safetensors', b: 's2.safetensors' });
+    const e1 = await expectCode(
+      () => readSafetensorsFolder(d1),
       'SAFETENSORS_MISSING_SHARD',
       's2.safetensors',
       "'b'",
     );
-    expect(e.file).toBe(join(d, 's2.safetensors'));
-  });
-
-  it('names a tensor the index lists but the shard lacks', async () => {
-    const d = join(dir, 'missing-tensor');
-    await writeSafetensorsFile(join(d, 's1.safetensors'), { a: float32([1], [1]) });
-    await writeFile(
-      join(d, 'model.safetensors.index.json'),
-      JSON.stringify({ weight_map: { a: 's1.safetensors', ghost: 's1.safetensors' } }),
-    );
-    const e = await expectRejectCode(
-      readSafetensorsFolder(d),
+    expect(e1.file).toBe(join(d1, 's2.safetensors'));
+    const d2 = await indexedFolder('missing-tensor', { a: 's1.safetensors', ghost: 's1.safetensors' });
+    const e2 = await expectCode(
+      () => readSafetensorsFolder(d2),
       'SAFETENSORS_MISSING_TENSOR',
       "'ghost'",
       's1.safetensors',
     );
-    expect(e.tensor).toBe('ghost');
+    expect(e2.tensor).toBe('ghost');
   });
 
   it('rejects a bad index and an empty folder', async () => {
     const d = join(dir, 'bad-index');
     await writeSafetensorsFile(join(d, 'unused.safetensors'), {});
     await writeFile(join(d, 'model.safetensors.index.json'), '{"weight_map": 3}');
-    await expectRejectCode(readSafetensorsFolder(d), 'SAFETENSORS_BAD_INDEX', 'weight_map');
-    await expectRejectCode(
-      readSafetensorsFolder(join(dir, 'nothing-here')),
+    await expectCode(() => readSafetensorsFolder(d), 'SAFETENSORS_BAD_INDEX', 'weight_map');
+    await expectCode(
+      () => readSafetensorsFolder(join(dir, 'nothing-here')),
       'SAFETENSORS_NOT_FOUND',
       'model.safetensors',
     );

@@ -29,3 +29,10 @@ export function buildCaseGraph(c: OpCase): {
   });
   return { bytes: g.toBytes(), feeds, builder: g };
 }
+
+/** A one-node graph, y = -a for a: float32 [2]: the smallest model a backend test can load. */
+export function negGraph(): Uint8Array {
+  const g = new GraphBuilder('neg');
+  g.output(g.op('Neg', [g.input('a', 'float32', [2])]), 'y', 'float32', [2]);
+  return g.toBytes();
+}

@@ -2,7 +2,7 @@
  * Browser entry of the WebGPU conformance run (bundled by run.mjs): every op case on backend-web with the WebGPU
  * execution provider, plus where onnxruntime placed each node (WebGPU or CPU fallback), posted back as JSON.
  */
-import type { Tensor } from '@densessm/tensor';
+import { float16ToFloat32Array, type Tensor } from '@densessm/tensor';
 import { createWebBackend } from '../../../packages/backend-web/src/index.js';
 import { buildCaseGraph } from '../src/build.js';
 import { opCases } from '../src/cases.js';
@@ -17,15 +17,8 @@ interface CaseResult {
 }
 
 function values(t: Tensor): number[] {
-  if (t.dtype !== 'float16') return Array.from(t.data as ArrayLike<number | bigint>, Number);
-  return Array.from(t.data as Uint16Array, (h) => {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    if (e === 0) return s * m * 2 ** -24;
-    if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
-    return s * (1 + m / 1024) * 2 ** (e - 15);
-  });
+  if (t.dtype === 'float16') return Array.from(float16ToFloat32Array(t.data as Uint16Array));
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
 // Capture onnxruntime's verbose log lines about node placement.
