@@ -134,6 +134,44 @@ describe('densessm generate', () => {
     );
   });
 
+  it('samples reproducibly: the same --seed gives the same text, and the seed is reported', async () => {
+    const args = [
+      'generate',
+      '--model',
+      endless,
+      '--json',
+      '-n',
+      '24',
+      '--temperature',
+      '0.9',
+      '--top-p',
+      '0.95',
+    ];
+    const [a, b, c] = await Promise.all([
+      runCli([...args, '--seed', '7', 'Once']),
+      runCli([...args, '--seed', '7', 'Once']),
+      runCli([...args, '--seed', '8', 'Once']),
+    ]);
+    const [oa, ob, oc] = [a, b, c].map((r) => JSON.parse(r.stdout) as GenerateJson & { seed: number });
+    expect(oa.seed).toBe(7);
+    expect(ob.tokens).toEqual(oa.tokens);
+    expect(oc.tokens).not.toEqual(oa.tokens);
+  });
+
+  it('ends at a --stop string, which is not printed', async () => {
+    const base = JSON.parse(
+      (await runCli(['generate', '--model', endless, '--json', '-n', '32', '--draft', 'none', 'Once']))
+        .stdout,
+    ) as GenerateJson;
+    const at = [...base.text].findIndex((ch, i) => i >= 3 && /[A-Za-z0-9]/.test(ch));
+    expect(at).toBeGreaterThan(0);
+    const stop = [...base.text][at];
+    const run = await runCli(['generate', '--model', endless, '--json', '-n', '32', '--stop', stop, 'Once']);
+    const out = JSON.parse(run.stdout) as GenerateJson;
+    expect(out.text).toBe(base.text.slice(0, base.text.indexOf(stop)));
+    expect(out.stats.finishReason).toBe('stop');
+  });
+
   it('stops cleanly on Ctrl-C: output so far, one line, exit 130', async () => {
     let sent = false;
     const run = await runCli(

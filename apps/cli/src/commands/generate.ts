@@ -44,8 +44,9 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
   const interrupt = onInterrupt();
   const clock = new GenerationClock();
   try {
+    const sequenceOptions = toSequenceOptions(options, tokenizer);
     const { sequences, done } = generate(target.model, [promptIds], {
-      ...toSequenceOptions(options, tokenizer),
+      ...sequenceOptions,
       drafter: prepared.drafter,
       signal: interrupt.signal,
     });
@@ -60,7 +61,7 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
     const stats: GenerationStats = speculativeStats(result, promptIds.length, clock, prepared.label);
     if (options.json) {
       await writeOut(
-        `${JSON.stringify({ model: folder, drafter: prepared.label, prompt, text: result.text, tokens: result.tokens, stats }, null, 2)}\n`,
+        `${JSON.stringify({ model: folder, drafter: prepared.label, seed: sequenceOptions.seed, prompt, text: result.text, tokens: result.tokens, stats }, null, 2)}\n`,
       );
     } else {
       if (!result.text.endsWith('\n')) await writeOut('\n');
