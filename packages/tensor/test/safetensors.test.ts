@@ -293,22 +293,27 @@ describe('safetensors folders (node)', () => {
   }
 
   it('names the missing shard, and a tensor the index lists but the shard lacks', async () => {
-    const d1 = await indexedFolder('missing-shard', { a: 's1.safetensors', b: 's2.safetensors' });
-    const e1 = await expectCode(
-      () => readSafetensorsFolder(d1),
-      'SAFETENSORS_MISSING_SHARD',
-      's2.safetensors',
-      "'b'",
-    );
-    expect(e1.file).toBe(join(d1, 's2.safetensors'));
-    const d2 = await indexedFolder('missing-tensor', { a: 's1.safetensors', ghost: 's1.safetensors' });
-    const e2 = await expectCode(
-      () => readSafetensorsFolder(d2),
-      'SAFETENSORS_MISSING_TENSOR',
-      "'ghost'",
-      's1.safetensors',
-    );
-    expect(e2.tensor).toBe('ghost');
+    const cases = [
+      {
+        folder: 'missing-shard',
+        extra: { b: 's2.safetensors' },
+        code: 'SAFETENSORS_MISSING_SHARD',
+        file: 's2.safetensors',
+        tensor: 'b',
+      },
+      {
+        folder: 'missing-tensor',
+        extra: { ghost: 's1.safetensors' },
+        code: 'SAFETENSORS_MISSING_TENSOR',
+        file: 's1.safetensors',
+        tensor: 'ghost',
+      },
+    ];
+    for (const c of cases) {
+      const d = await indexedFolder(c.folder, { a: 's1.safetensors', ...c.extra });
+      const e = await expectCode(() => readSafetensorsFolder(d), c.code, c.file, `'${c.tensor}'`);
+      expect([e.file, e.tensor]).toEqual([join(d, c.file), c.tensor]);
+    }
   });
 
   it('rejects a bad index and an empty folder', async () => {
