@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeBackend } from '@densessm/backend-node';
 import { type LanguageModel, loadModel } from '@densessm/models';
@@ -219,6 +220,24 @@ export class ModelCore implements BatchCore {
  * model's chat template (or the package's plain one) and encoded without adding special tokens, since templates
  * write BOS themselves; raw completion prompts get the tokenizer's usual special tokens.
  */
+async function generationEosIds(folder: string): Promise<number[]> {
+  let raw: string;
+  try {
+    raw = await readFile(join(folder, 'generation_config.json'), 'utf8');
+  } catch {
+    return [];
+  }
+  try {
+    const eos = (JSON.parse(raw) as { eos_token_id?: unknown }).eos_token_id;
+    const ids = Array.isArray(eos) ? eos : [eos];
+    return ids.filter((id): id is number => Number.isInteger(id) && (id as number) >= 0);
+  } catch (error) {
+    throw new EngineLoadError(
+      `${join(folder, 'generation_config.json')} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
 export async function loadTextCodec(folder: string): Promise<TextCodec> {
   let loaded: Awaited<ReturnType<typeof loadTokenizerFromDirectory>>;
   try {
@@ -227,16 +246,21 @@ export async function loadTextCodec(folder: string): Promise<TextCodec> {
     throw new EngineLoadError(`Cannot load the tokenizer in ${folder}: ${(error as Error).message}`);
   }
   const { tokenizer, chatTemplate } = loaded;
+  const eosTokenIds = new Set<number>(tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId]);
+  // generation_config.json may list several ids that end a turn (e.g. end-of-text and a chat end-of-turn
+  // marker), as Hugging Face `generate` honours; the tokenizer keeps only the first.
+  for (const id of await generationEosIds(folder)) eosTokenIds.add(id);
   return {
     encode: (text) => tokenizer.encode(text),
     encodeChat: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
     decode: (ids) => {
-      const text = tokenizer.decode(ids);
+      // Special tokens (chat markers) are control, not text, as in OpenAI's and vLLM's output.
+      const text = tokenizer.decode(ids, { skipSpecialTokens: true });
       // A token that ends inside a multi-byte character decodes to U+FFFD until the next token completes it.
       // Streamed text must only ever grow, so an unfinished character at the end is held back until then.
       return text.endsWith('\uFFFD') ? text.slice(0, -1) : text;
     },
-    eosTokenIds: tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId],
+    eosTokenIds: [...eosTokenIds],
     renderChat: (messages) => {
       return chatTemplate.render(
         messages.map((m) => ({ role: m.role, content: m.content })),

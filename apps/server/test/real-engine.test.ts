@@ -1,4 +1,5 @@
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomCheckpoint } from '@densessm/models/testing';
@@ -176,5 +177,38 @@ describe('server over the real engine (random dense_retnet + shipped tokenizer, 
     expect(after.usage?.completion_tokens).toBe(8);
     // Only the new request generated: the cancelled one is gone from the batch.
     expect(await metricValue(server.url, 'vllm:generation_tokens_total')).toBe(tokensBefore + 8);
+  });
+
+  it('stops at every end-of-sequence id that generation_config.json lists', async () => {
+    // Every id ends the sequence: the first generated token already does, so nothing is emitted.
+    const copy = await mkdtemp(join(tmpdir(), 'densessm-server-eos-'));
+    for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+      await copyFile(join(folder, file), join(copy, file));
+    }
+    const all = Array.from({ length: 8192 }, (_, i) => i);
+    await writeFile(join(copy, 'generation_config.json'), JSON.stringify({ eos_token_id: all }));
+    const eosServer = await startTestServer({
+      engine: 'model',
+      modelPath: copy,
+      modelName: MODEL_NAME,
+      threads: 1,
+    });
+    try {
+      const response = await postJson(`${eosServer.url}/v1/completions`, {
+        model: MODEL_NAME,
+        prompt: 'Anything',
+        max_tokens: 20,
+        temperature: 0,
+      });
+      const body = (await response.json()) as {
+        choices: { text: string; finish_reason: string }[];
+        usage: { completion_tokens: number };
+      };
+      expect(body.choices[0]).toMatchObject({ text: '', finish_reason: 'stop' });
+      expect(body.usage.completion_tokens).toBe(0);
+    } finally {
+      await eosServer.close(1000);
+      await rm(copy, { recursive: true, force: true });
+    }
   });
 });
