@@ -63,10 +63,10 @@ it('profile', async () => {
       E = 1024,
       N = 16;
     const feeds: Record<string, unknown> = {
-      [IO.tokens]: new ort.Tensor(
-        'int64',
-        BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-        [n],
+      [IO.embeds]: new ort.Tensor(
+        'float32',
+        weights.get('backbone.embeddings.weight').data.slice(0, n * 512),
+        [n, 512],
       ),
       [IO.conv]: new ort.Tensor('float32', new Float32Array(L * 3 * E), [1, L, 3, E]),
       [IO.ssm]: new ort.Tensor('float32', new Float32Array(L * E * N), [1, L, E, N]),

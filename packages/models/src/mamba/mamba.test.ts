@@ -261,6 +261,23 @@ describe('mamba checkpoints', () => {
     await model.dispose();
   });
 
+  it('states advanced in a batch (views into one output) continue alone exactly as batched', async () => {
+    const raw = tinyMambaConfig();
+    const model = await loadModel(await checkpointWith(raw, 13), { backend });
+    const batch = [model.newState(), model.newState()];
+    await model.prefill([
+      { state: batch[0], tokens: prompt },
+      { state: batch[1], tokens: prompt.subarray(0, 5) },
+    ]);
+    const copies = batch.map((s) => s.clone());
+    const together = await model.step(copies.map((state) => ({ state, token: 4 })));
+    for (const [b, state] of batch.entries()) {
+      const [out] = await model.step([{ state, token: 4 }]);
+      expect(maxAbsDiff(out.logits, together[b].logits)).toBeLessThanOrEqual(1e-6);
+    }
+    await model.dispose();
+  });
+
   it('verify stays exact where the decay underflows (|A| cumulative dt far beyond the fp32 exp range)', async () => {
     // |A| = 200..1600 in layer 0 with dt up to 0.1: exp(dt A) reaches 0 in fp32 within a few tokens, the regime where
     // a factorised exp(A cumdt_i) * exp(-A cumdt_j) form would overflow.

@@ -144,16 +144,17 @@ export class MambaModel implements LanguageModel {
   /** Packs the states of a batch into [S, L, ...] feeds. */
   private stateFeeds(states: readonly PackedState[]): Record<string, Tensor> {
     const c = this.config;
-    const conv = new Float32Array(states.length * this.convSize);
-    const ssm = new Float32Array(states.length * this.ssmSize);
-    states.forEach((s, i) => {
-      conv.set(s.tensors.conv, i * this.convSize);
-      ssm.set(s.tensors.ssm, i * this.ssmSize);
-    });
+    // One sequence: its arrays already have the batch layout (states are immutable, so no copy is needed).
+    const packed = (kind: 'conv' | 'ssm', size: number) => {
+      if (states.length === 1) return states[0].tensors[kind];
+      const out = new Float32Array(states.length * size);
+      states.forEach((s, i) => out.set(s.tensors[kind], i * size));
+      return out;
+    };
     const S = states.length;
     return {
-      [IO.conv]: f32([S, c.numLayers, c.convKernel - 1, c.intermediateSize], conv),
-      [IO.ssm]: f32([S, c.numLayers, c.intermediateSize, c.stateSize], ssm),
+      [IO.conv]: f32([S, c.numLayers, c.convKernel - 1, c.intermediateSize], packed('conv', this.convSize)),
+      [IO.ssm]: f32([S, c.numLayers, c.intermediateSize, c.stateSize], packed('ssm', this.ssmSize)),
     };
   }
 
