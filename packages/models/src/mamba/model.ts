@@ -148,7 +148,7 @@ export class MambaModel implements LanguageModel {
     const packed = (kind: 'conv' | 'ssm', size: number) => {
       if (states.length === 1) return states[0].tensors[kind];
       const out = new Float32Array(states.length * size);
-      states.forEach((s, i) => out.set(s.tensors[kind], i * size));
+      for (const [i, s] of states.entries()) out.set(s.tensors[kind], i * size);
       return out;
     };
     const S = states.length;
