@@ -48,7 +48,10 @@ export function forwardFeeds(
   const cos = new Float32Array(N * dk);
   const sin = new Float32Array(N * dk);
   const mask = new Float32Array(H * N * N);
-  const stateRead = new Float32Array(B * H * N);
+  const stateRead = new Float32Array(H * N);
+  const slots = Math.max(...seqs.map((s) => s.tokens.length));
+  const readIndex = new BigInt64Array(B * slots);
+  const readBack = new BigInt64Array(N);
   const kv = Array.from({ length: L }, (_, l) =>
     B === 1 ? seqs[0].state.tensors[kvName(l)] : new Float32Array(B * layerSize),
   );
@@ -69,11 +72,13 @@ export function forwardFeeds(
     for (let i = 0; i < n; i++) {
       const row = offset + i;
       const t = s.depths[i];
+      readIndex[b * slots + i] = BigInt(row);
+      readBack[row] = BigInt(b * slots + i);
       writeRotary(ctx.thetas, s.state.position + t, cos, sin, row * dk);
       for (let h = 0; h < H; h++) {
         const gamma = ctx.gammas[h];
         const invSqrtC = 1 / Math.sqrt(retentionCount(gamma, s.state.position + t));
-        stateRead[(b * H + h) * N + row] = gamma ** (t + 1) * invSqrtC;
+        stateRead[h * N + row] = gamma ** (t + 1) * invSqrtC;
         // Ancestor-or-self j of i: walk up the parents.
         for (let j = i; j >= 0; j = s.parents[j])
           mask[(h * N + offset + j) * N + row] = gamma ** (t - s.depths[j]) * invSqrtC;
@@ -91,9 +96,13 @@ export function forwardFeeds(
     rot_cos: tensorOf('float32', [N, 1, dk], cos),
     rot_sin: tensorOf('float32', [N, 1, dk], sin),
     decay_mask: tensorOf('float32', [H, N, N], mask),
-    state_read: tensorOf('float32', per([H, 1, N]), stateRead),
+    state_read: tensorOf('float32', [H, 1, N], stateRead),
     logit_rows: int64([logitRows.length], logitRows),
   };
+  if (B > 1) {
+    feeds.read_index = tensorOf('int64', [B, slots], readIndex);
+    feeds.read_back = tensorOf('int64', [N], readBack);
+  }
   kv.forEach((data, l) => {
     feeds[`kv_in.${l}`] = tensorOf('float32', per([H, dv, dk]), data);
   });

@@ -3,7 +3,6 @@ import {
   concat,
   constF32,
   linear,
-  reduceSum,
   reshape,
   rmsNorm,
   silu,
@@ -31,7 +30,9 @@ import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
  *   hidden_in [N, d]            token embeddings (looked up in JS, which also applies embedding overrides)
  *   rot_cos, rot_sin [N, 1, dk] rotary tables at each node's absolute position
  *   decay_mask [H, N, N]        [h, j, i] = gamma_h^(t_i - t_j) / sqrt(c_h(n_i)) if j is an ancestor-or-self of i
- *   state_read [B, H, 1, N]     [b, h, 0, i] = gamma_h^(t_i + 1) / sqrt(c_h(n_i)) if node i belongs to sequence b
+ *   state_read [H, 1, N]        [h, 0, i] = gamma_h^(t_i + 1) / sqrt(c_h(n_i))
+ *   batched only: read_index int64 [B, M] = node of slot (b, s) (M = the largest sequence's node count, unused slots
+ *                 0) and read_back int64 [N] = slot b*M + s of node i: each sequence's q' meet only its own state
  *   kv_in.{l} [B, H, dv, dk]    committed states S^T of layer l (one input per layer: no in-graph slicing)
  *   logit_rows int64 [R]        nodes whose logits (and final hidden) are returned
  *   advance only: fold_w [B, H, N, 1] = gamma_h^(len_b - 1 - t_j) for node j of sequence b, fold_decay [B, H, 1, 1]
@@ -137,8 +138,31 @@ export class RetNetGraphWeights {
 }
 
 /**
- * `batched` false specialises the graph to one sequence: the batch axis of `state_read`, `kv_in.{l}`, `fold_*` and
- * `kv_out.{l}` is dropped, and with it the sum over sequences of the state read (same data layout).
+ * S_b^T q'_i^T for every node i of sequence b: [H, dv, N]. A batch gathers each sequence's q' rows into slots
+ * [B, H, M, dk], multiplies them by its own state only (q' S_b; onnxruntime folds the transpose into the MatMul)
+ * and gathers the node rows back; the unused slots of shorter sequences never reach a node. Gathers are along
+ * axis 0 (whole rows), which is far cheaper than gathering columns.
+ */
+function readState(
+  g: GraphBuilder,
+  kv: Value,
+  qr: Value,
+  qrT: Value,
+  slots: { readIndex: Value; readBack: Value } | null,
+  H: number,
+  dv: number,
+): Value {
+  if (!slots) return g.op('MatMul', [kv, qrT]);
+  const qRows = transpose(g, qr, [1, 0, 2]); // [N, H, dk]
+  const qSlots = transpose(g, g.op('Gather', [qRows, slots.readIndex], { axis: 0 }), [0, 2, 1, 3]); // [B, H, M, dk]
+  const read = g.op('MatMul', [qSlots, transpose(g, kv, [0, 1, 3, 2])]); // [B, H, M, dv]
+  const rows = reshape(g, transpose(g, read, [0, 2, 1, 3]), [-1, H, dv]); // [B*M, H, dv]
+  return transpose(g, g.op('Gather', [rows, slots.readBack], { axis: 0 }), [1, 2, 0]);
+}
+
+/**
+ * `batched` false specialises the graph to one sequence: the batch axis of `kv_in.{l}`, `fold_*` and `kv_out.{l}` is
+ * dropped (same data layout), and the state read needs no per-sequence slots.
  */
 export function buildForwardGraph(
   gw: RetNetGraphWeights,
@@ -157,7 +181,13 @@ export function buildForwardGraph(
   const cos = g.input('rot_cos', 'float32', ['nodes', 1, dk]);
   const sin = g.input('rot_sin', 'float32', ['nodes', 1, dk]);
   const decayMask = g.input('decay_mask', 'float32', [H, 'nodes', 'nodes']);
-  const stateRead = g.input('state_read', 'float32', per([H, 1, 'nodes']));
+  const stateRead = g.input('state_read', 'float32', [H, 1, 'nodes']);
+  const slots = batched
+    ? {
+        readIndex: g.input('read_index', 'int64', ['batch', 'slots']),
+        readBack: g.input('read_back', 'int64', ['nodes']),
+      }
+    : null;
   const logitRows = g.input('logit_rows', 'int64', ['rows']);
   const foldW = mode === 'advance' ? g.input('fold_w', 'float32', per([H, 'nodes', 1])) : null;
   const foldDecay = mode === 'advance' ? g.input('fold_decay', 'float32', per([H, 1, 1])) : null;
@@ -206,11 +236,10 @@ export function buildForwardGraph(
     const vHeads = reshape(g, v, [-1, H, dv]);
     const vT = transpose(g, vHeads, [1, 2, 0]); // [H, dv, N]
 
-    // o^T [H, dv, N] = v^T (k' q'^T * mask) + sum_b state_read[b] * (S_b^T q'^T).
+    // o^T [H, dv, N] = v^T (k' q'^T * mask) + state_read * (S_b(i)^T q'_i^T).
     const scores = g.op('Mul', [g.op('MatMul', [kr, qrT]), decayMask]); // [H, N_j, N_i]
     const kvLayer = g.input(`kv_in.${l}`, 'float32', per([H, dv, dk]));
-    const readAll = g.op('Mul', [g.op('MatMul', [kvLayer, qrT]), stateRead]); // [(B,) H, dv, N]
-    const fromState = batched ? reduceSum(g, readAll, [0], false) : readAll;
+    const fromState = g.op('Mul', [readState(g, kvLayer, qr, qrT, slots, H, dv), stateRead]);
     const oT = g.op('Add', [g.op('MatMul', [vT, scores]), fromState]);
     const o = transpose(g, oT, [2, 0, 1]); // [N, H, dv]
     const gn = w.use(`${p}self_attn.group_norm.weight`, gw.raw(`${p}self_attn.group_norm.weight`));
