@@ -209,6 +209,27 @@ export class ModelCore implements BatchCore {
     return s.result ? summarize(s.result.metrics) : null;
   }
 
+  /**
+   * Runs one short request through the default drafter's batch, so onnxruntime builds its sessions (seconds on
+   * first use) before the server reports ready rather than inside the first client's time to first token.
+   */
+  async warmUp(): Promise<void> {
+    const [sequence] = await this.admit([
+      {
+        id: 'warm-up',
+        input: { kind: 'text', prompt: 'Hello, world. Hello, world.' },
+        sampling: { temperature: 0, topP: 1, seed: 0, maxTokens: 4, stop: [] },
+        drafter: null,
+      },
+    ]);
+    if (!sequence || sequence instanceof CoreRequestError) return;
+    for (let round = 0; round < 8; round++) {
+      const [output] = await this.round([sequence]);
+      if (output?.finished) break;
+    }
+    this.release(sequence);
+  }
+
   async dispose(): Promise<void> {
     await this.draftModel?.dispose();
     await this.model.dispose();
@@ -289,11 +310,13 @@ export async function createModelCore(
   // A draft model shipped beside the target (the CLI's convention: <model>/draft).
   const draftFolder = join(spec.folder, 'draft');
   const draftModel = existsSync(join(draftFolder, 'config.json')) ? await load(draftFolder) : null;
-  return new ModelCore(
+  const core = new ModelCore(
     model,
     codec ?? (await loadTextCodec(spec.folder)),
     spec.modelId,
     spec.defaultDrafter,
     draftModel,
   );
+  await core.warmUp();
+  return core;
 }
