@@ -128,6 +128,9 @@ export function describeError(error: unknown): DescribedError {
     if (code === 'CHAT_TEMPLATE_ERROR') {
       return { code, message: firstLine(error.message), exitCode: ExitCode.unavailable, expected: true };
     }
+    if (code === 'MODEL_MISMATCH' && error.name === 'SpeculativeError') {
+      return { code, message: firstLine(error.message), exitCode: ExitCode.model, expected: true };
+    }
     if (code === 'INVALID_OPTION' && error.name === 'SpeculativeError') {
       return { code, message: firstLine(error.message), exitCode: ExitCode.usage, expected: true };
     }

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeBackend } from '@densessm/backend-node';
 import { type LanguageModel, loadModel } from '@densessm/models';
+import { float32 } from '@densessm/tensor';
+import { writeSafetensorsFile } from '@densessm/tensor/node';
 import { loadTokenizerFromDirectory } from '@densessm/tokenizers/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, STACK_LINE } from './run-cli.js';
@@ -132,6 +134,23 @@ describe('densessm generate', () => {
     expect(inspect.stdout).toMatch(
       /drafters +draft model .*draft \(dense_retnet, [\d.]+K params\), heads .*medusa\.safetensors \([\d.]+K params\), lookahead .*lookahead\.safetensors/,
     );
+  });
+
+  it('a heads file that does not fit: --draft heads fails (exit 3), auto leaves it out with a warning', async () => {
+    const odd = await writeTinyModel({ eos: false });
+    await writeSafetensorsFile(join(odd, 'odd_heads.safetensors'), {
+      'something.else': float32([2], [1, 2]),
+    });
+    const heads = await runCli(['generate', '--model', odd, '-n', '4', '--draft', 'heads', 'hi']);
+    expect(heads.code).toBe(3);
+    expect(heads.stderr).toMatch(
+      /\ndensessm: error: .*odd_heads\.safetensors holds no medusa\.0\.weight[^\n]*\n$/,
+    );
+    expect(heads.stderr).not.toMatch(STACK_LINE);
+    const auto = await runCli(['generate', '--model', odd, '-n', '4', '--json', 'hi']);
+    expect(auto.code).toBe(0);
+    expect(auto.stderr).toMatch(/^warning: --draft auto: leaving out heads: .*odd_heads\.safetensors/);
+    expect((JSON.parse(auto.stdout) as GenerateJson).drafter).toBe('auto (lookup+recycling)');
   });
 
   it('samples reproducibly: the same --seed gives the same text, and the seed is reported', async () => {

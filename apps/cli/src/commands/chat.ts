@@ -44,6 +44,7 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
     target: target.model,
     modelFolder: folder,
     loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
+    warn: (message) => terminal.warn(message),
   });
 
   const history: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }] : [];

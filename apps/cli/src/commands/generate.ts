@@ -39,6 +39,7 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
     target: target.model,
     modelFolder: folder,
     loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
+    warn: (message) => terminal.warn(message),
   });
   const promptIds = tokenizer.encode(prompt);
   const interrupt = onInterrupt();
