@@ -70,7 +70,8 @@ export function createApp(ctx: AppContext): Hono<Env> {
     c.set('arrivedAt', arrivedAt);
     c.header('x-request-id', requestId);
     await next();
-    const level = c.res.status >= 500 ? 'error' : 'info';
+    // 503 (loading, draining) is the server saying 'not now', not a failure.
+    const level = c.res.status === 503 ? 'warn' : c.res.status >= 500 ? 'error' : 'info';
     log.log(level, 'request', {
       method: c.req.method,
       path: c.req.path,

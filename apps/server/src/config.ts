@@ -18,6 +18,8 @@ export interface ServerConfig {
   defaultMaxTokens: number;
   bodyLimitBytes: number;
   threads: number | null;
+  /** Draft model folder (same tokenizer) for the `draft-model` drafter and `auto`. */
+  draftModelPath: string | null;
   /** Drafter used when a request names none (`none` turns speculation off). */
   drafter: string;
   /** How long a graceful shutdown lets running requests finish before cancelling them. */
@@ -38,6 +40,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   defaultMaxTokens: 256,
   bodyLimitBytes: 1024 * 1024,
   threads: null,
+  draftModelPath: null,
   drafter: 'auto',
   shutdownGraceMs: 10_000,
   logLevel: 'info',
@@ -72,6 +75,10 @@ const OPTIONS = {
   },
   'body-limit': { env: 'DENSESSM_BODY_LIMIT', help: 'request body limit in bytes (default 1048576)' },
   threads: { env: 'DENSESSM_THREADS', help: 'onnxruntime intra-op threads (default: its own choice)' },
+  'draft-model': {
+    env: 'DENSESSM_DRAFT_MODEL',
+    help: 'draft model folder (default <model>/draft if present)',
+  },
   drafter: { env: 'DENSESSM_DRAFTER', help: "default drafter ('auto', 'none' or a drafter name)" },
   'shutdown-grace': {
     env: 'DENSESSM_SHUTDOWN_GRACE_MS',
@@ -148,6 +155,7 @@ export function parseConfig(
   config.host = read('host') ?? config.host;
   config.apiKey = read('api-key') ?? null;
   config.drafter = read('drafter') ?? config.drafter;
+  config.draftModelPath = read('draft-model') ?? null;
   const numbers: [OptionName, keyof ServerConfig, number, number][] = [
     ['port', 'port', 0, 65535],
     ['max-batch', 'maxBatch', 1, 1024],

@@ -46,7 +46,15 @@ export interface BatchCore {
 /** How the inference thread builds its core. Plain data: it crosses the worker boundary as `workerData`. */
 export type CoreSpec =
   | { kind: 'fake'; options?: FakeCoreOptions }
-  | { kind: 'model'; folder: string; modelId: string; threads: number | null; defaultDrafter: string };
+  | {
+      kind: 'model';
+      folder: string;
+      modelId: string;
+      threads: number | null;
+      defaultDrafter: string;
+      /** A small model with the same tokenizer, for the `draft-model` drafter and `auto`. */
+      draftFolder?: string | null;
+    };
 
 export interface FakeCoreOptions {
   modelId?: string;

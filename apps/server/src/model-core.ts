@@ -307,8 +307,13 @@ export async function createModelCore(
     }
   };
   const model = await load(spec.folder);
-  // A draft model shipped beside the target (the CLI's convention: <model>/draft).
-  const draftFolder = join(spec.folder, 'draft');
+  // The draft model: --draft-model, else one shipped inside the target's folder (the CLI's convention: <model>/draft).
+  const draftFolder = spec.draftFolder ?? join(spec.folder, 'draft');
+  if (spec.draftFolder && !existsSync(join(spec.draftFolder, 'config.json'))) {
+    throw new EngineLoadError(
+      `--draft-model ${spec.draftFolder} has no config.json; point it at a model folder.`,
+    );
+  }
   const draftModel = existsSync(join(draftFolder, 'config.json')) ? await load(draftFolder) : null;
   const core = new ModelCore(
     model,

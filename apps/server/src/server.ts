@@ -57,6 +57,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           modelId: modelName,
           threads: config.threads,
           defaultDrafter: config.drafter,
+          draftFolder: config.draftModelPath === null ? null : resolve(config.draftModelPath),
         };
   const engine =
     options.engine ??
