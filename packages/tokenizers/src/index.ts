@@ -34,4 +34,5 @@ export {
   type TiktokenOptions,
   TiktokenTokenizer,
 } from './tiktoken.js';
+export { type TokenTextChunk, TokenTextStream, type TokenTextStreamOptions } from './token-text-stream.js';
 export type { AddedToken, DecodeOptions, EncodeOptions, Tokenizer, TokenizerKind } from './tokenizer.js';
