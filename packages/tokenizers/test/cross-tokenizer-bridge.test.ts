@@ -40,8 +40,8 @@ describe('CrossTokenizerBridge', () => {
           }
           expect(bridge.targetIds).toEqual(target.encode(text, { addSpecialTokens: false }));
         }
-        // Mid-stream states may sit on a split character or a word that the next token extends.
-        expect(equalToFull / syncs).toBeGreaterThan(0.97);
+        // Every intermediate state, not only the last, is what encoding the whole text would give.
+        expect(equalToFull).toBe(syncs);
       });
 
       it('re-tokenizes only a window: far less text encoded than re-encoding the whole context each step', () => {
