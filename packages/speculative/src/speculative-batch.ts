@@ -157,7 +157,13 @@ export class SpeculativeBatch {
     this.sequences.set(id, {
       id,
       options,
-      sampling: { ...options, seed: options.seed ?? Math.floor(Math.random() * 2 ** 32) },
+      sampling: {
+        temperature: options.temperature,
+        topK: options.topK,
+        topP: options.topP,
+        repetitionPenalty: options.repetitionPenalty,
+        seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+      },
       tokens: prompt,
       promptLength: prompt.length,
       seen,
