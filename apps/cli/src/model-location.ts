@@ -34,6 +34,8 @@ export interface ShippedModel {
   readonly isDefault: boolean;
   /** Trained drafter assets found for this folder. */
   readonly assets: DrafterAssets;
+  /** The shipped model this folder is the draft model of, if any. */
+  readonly draftFor?: string;
 }
 
 /** Every model folder directly under `models/`, default first. */
@@ -43,17 +45,18 @@ export function listShippedModels(modelsDir = shippedModelsDir()): ShippedModel[
     .filter((name) => !name.startsWith('.') && isModelFolder(join(modelsDir, name)))
     .sort();
   const defaultName = pickDefaultName(modelsDir, names);
-  return names
-    .map((name) => {
-      const folder = join(modelsDir, name);
-      return {
-        name,
-        folder,
-        modelType: readModelType(folder),
-        isDefault: name === defaultName,
-        assets: findDrafterAssets(folder),
-      };
-    })
+  const models = names.map((name) => {
+    const folder = join(modelsDir, name);
+    return {
+      name,
+      folder,
+      modelType: readModelType(folder),
+      isDefault: name === defaultName,
+      assets: findDrafterAssets(folder),
+    };
+  });
+  return models
+    .map((m) => ({ ...m, draftFor: models.find((t) => t.assets.draftModel === m.folder)?.name }))
     .sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
 }
 

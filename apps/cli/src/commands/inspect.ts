@@ -78,6 +78,7 @@ export async function runInspect(
       (d, i) =>
         `${i === 0 ? 'weights   ' : '          '}  ${d.dtype.padEnd(5)} ${formatBytes(d.bytes).padStart(10)}  ${formatCount(d.parameters)} params, ${d.tensors} tensors`,
     ),
+    `memory      ${formatBytes(report.weights.parameters * 4)} of weights once loaded (the engine computes in fp32)`,
     `state       ${formatBytes(stateBytes)} per sequence (fixed: it does not grow with the context)`,
     `tokenizer   ${report.tokenizer.length > 0 ? report.tokenizer.join(', ') : 'none found'}`,
     `drafters    ${describeAssets(assets)}`,

@@ -24,7 +24,7 @@ export async function runModels(options: ModelsCommandOptions): Promise<void> {
     return;
   }
   const rows = models.map((m) => [
-    m.isDefault ? `${m.name} (default)` : m.name,
+    m.isDefault ? `${m.name} (default)` : m.draftFor ? `${m.name} (draft of ${m.draftFor})` : m.name,
     m.modelType,
     formatBytes(m.bytes),
     assetNames(m.assets) || '-',
