@@ -1,4 +1,4 @@
-import { float32 } from '@densessm/tensor';
+import { float32, type Tensor } from '@densessm/tensor';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from './errors.js';
 import { ownState, PackedState } from './state.js';
@@ -27,7 +27,7 @@ describe('bindWeights', () => {
   });
 
   it('refuses integer tensors naming the file', () => {
-    const stored = new Map([
+    const stored = new Map<string, Tensor>([
       ['a', { dtype: 'int32' as const, dims: [2, 3], data: new Int32Array(6) }],
       ['b', float32([4])],
     ]);

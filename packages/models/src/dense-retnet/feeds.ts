@@ -55,7 +55,7 @@ export function forwardFeeds(
   const kv = Array.from({ length: L }, (_, l) =>
     B === 1 ? seqs[0].state.tensors[kvName(l)] : new Float32Array(B * layerSize),
   );
-  const foldW = fold ? new Float32Array(B * H * N) : null;
+  const foldW = fold ? new Float32Array(B * H * slots) : null;
   const foldDecay = fold ? new Float32Array(B * H) : null;
 
   let offset = 0;
@@ -82,7 +82,7 @@ export function forwardFeeds(
         // Ancestor-or-self j of i: walk up the parents.
         for (let j = i; j >= 0; j = s.parents[j])
           mask[(h * N + offset + j) * N + row] = gamma ** (t - s.depths[j]) * invSqrtC;
-        if (foldW) foldW[(b * H + h) * N + row] = gamma ** (n - 1 - t);
+        if (foldW) foldW[(b * H + h) * slots + i] = gamma ** (n - 1 - t);
       }
     }
     if (foldDecay) for (let h = 0; h < H; h++) foldDecay[b * H + h] = ctx.gammas[h] ** n;
@@ -107,7 +107,7 @@ export function forwardFeeds(
     feeds[`kv_in.${l}`] = tensorOf('float32', per([H, dv, dk]), data);
   });
   if (foldW && foldDecay) {
-    feeds.fold_w = tensorOf('float32', per([H, N, 1]), foldW);
+    feeds.fold_w = tensorOf('float32', per([H, slots, 1]), foldW);
     feeds.fold_decay = tensorOf('float32', per([H, 1, 1]), foldDecay);
   }
   return feeds;

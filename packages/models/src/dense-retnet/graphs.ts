@@ -35,7 +35,8 @@ import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
  *                 0) and read_back int64 [N] = slot b*M + s of node i: each sequence's q' meet only its own state
  *   kv_in.{l} [B, H, dv, dk]    committed states S^T of layer l (one input per layer: no in-graph slicing)
  *   logit_rows int64 [R]        nodes whose logits (and final hidden) are returned
- *   advance only: fold_w [B, H, N, 1] = gamma_h^(len_b - 1 - t_j) for node j of sequence b, fold_decay [B, H, 1, 1]
+ *   advance only: fold_w [B, H, M, 1] = gamma_h^(len_b - 1 - t_j) for slot j of sequence b (0 for unused slots;
+ *                 single sequence: [H, N, 1]), fold_decay [B, H, 1, 1]
  *                 = gamma_h^len_b (S' = gamma^k S + sum_j gamma^(k-1-t_j) k'_j^T v_j, SPEC.md commit)
  * Outputs: logits [R, V], hidden [R, d]; verify: delta_k [L, H, N, dk], delta_v [L, H, N, dv];
  *          advance: kv_out.{l} [B, H, dv, dk] per layer.
@@ -160,6 +161,14 @@ function readState(
   return transpose(g, g.op('Gather', [rows, slots.readBack], { axis: 0 }), [1, 2, 0]);
 }
 
+/** v^T [B, H, dv, M] and k' [B, H, M, dk] of each sequence's nodes in its slots (see `readState`). */
+function slotted(g: GraphBuilder, vHeads: Value, kr: Value, readIndex: Value): [Value, Value] {
+  const vSlots = transpose(g, g.op('Gather', [vHeads, readIndex], { axis: 0 }), [0, 2, 3, 1]);
+  const kRows = transpose(g, kr, [1, 0, 2]); // [N, H, dk]
+  const kSlots = transpose(g, g.op('Gather', [kRows, readIndex], { axis: 0 }), [0, 2, 1, 3]);
+  return [vSlots, kSlots];
+}
+
 /**
  * `batched` false specialises the graph to one sequence: the batch axis of `kv_in.{l}`, `fold_*` and `kv_out.{l}` is
  * dropped (same data layout), and the state read needs no per-sequence slots.
@@ -189,7 +198,8 @@ export function buildForwardGraph(
       }
     : null;
   const logitRows = g.input('logit_rows', 'int64', ['rows']);
-  const foldW = mode === 'advance' ? g.input('fold_w', 'float32', per([H, 'nodes', 1])) : null;
+  const foldW =
+    mode === 'advance' ? g.input('fold_w', 'float32', per([H, batched ? 'slots' : 'nodes', 1])) : null;
   const foldDecay = mode === 'advance' ? g.input('fold_decay', 'float32', per([H, 1, 1])) : null;
 
   const rotateP = constF32(g, rotateEveryTwoMatrix(dk), [dk, dk]);
@@ -250,8 +260,9 @@ export function buildForwardGraph(
       deltaK.push(unsqueeze(g, kr, [0]));
       deltaV.push(unsqueeze(g, transpose(g, vHeads, [1, 0, 2]), [0]));
     } else {
-      // S'^T = gamma^len S^T + v^T (w * k'), per sequence b (fold_w is zero off b's nodes).
-      const folded = g.op('MatMul', [vT, g.op('Mul', [foldW!, kr])]); // [B, H, dv, dk]
+      // S'^T = gamma^len S^T + v^T (w * k'), each sequence from its own nodes (batches: through the slots).
+      const [vFold, kFold] = slots ? slotted(g, vHeads, kr, slots.readIndex) : [vT, kr];
+      const folded = g.op('MatMul', [vFold, g.op('Mul', [foldW!, kFold])]); // [(B,) H, dv, dk]
       kvOut.push(g.op('Add', [g.op('Mul', [kvLayer, foldDecay!]), folded]));
     }
   }
