@@ -67,6 +67,10 @@ async function measure(model: LanguageModel): Promise<Timings> {
       const items = batch.map((s) => ({ state: s.clone(), token: 17 }));
       await time(() => model.step(items));
     },
+    step_batch16: async (time) => {
+      const items = Array.from({ length: 16 }, () => ({ state: state.clone(), token: 17 }));
+      await time(() => model.step(items));
+    },
   };
   for (const n of [8, 16, 32, 64]) {
     for (const shape of ['tree', 'beam4', 'chain']) {
@@ -100,6 +104,7 @@ function ratios(t: Record<string, number>): Record<string, number> {
     verify_tree16_plus_commit4_over_step: r((t.verify_tree16 + t.commit4) / t.step),
     verify_tree64_over_step: r(t.verify_tree64 / t.step),
     step_batch4_over_step: r(t.step_batch4 / t.step),
+    step_batch16_over_step: r(t.step_batch16 / t.step),
   };
 }
 
