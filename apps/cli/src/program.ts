@@ -163,6 +163,12 @@ export function buildProgram(): Command {
       ),
     );
   addOutputOptions(bench, 'print the results as JSON on stdout (the file is written too)');
+  bench
+    .option('--markdown', 'print the table as Markdown')
+    .option(
+      '--readme [file]',
+      'also put the table into bench/README.md (or this file), between generated markers',
+    );
   finish(
     bench,
     [

@@ -91,3 +91,16 @@ export function displayPath(path: string): string {
   if (rel === '') return '.';
   return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
 }
+
+/** The same table as GitHub Markdown (numbers right-aligned). */
+export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const numeric = header.map(
+    (_, i) => rows.length > 0 && rows.every((r) => /^[-+]?[\d.,]+[x%]?$|^-$/.test(r[i] ?? '')),
+  );
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [
+    line(header),
+    `|${numeric.map((n) => (n ? ' ---: ' : ' --- ')).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
+}

@@ -358,6 +358,39 @@ describe('densessm bench', () => {
       }
       expect(rows[0].speedup).toBe(1);
     }
+    // --readme puts the Markdown table between its markers and leaves the rest of the file alone.
+    const readme = join(work, 'README.md');
+    writeFileSync(readme, '# Benchmarks\n\nHand-written notes.\n');
+    for (let i = 0; i < 2; i++) {
+      const again = await runCli([
+        'bench',
+        '--model',
+        model,
+        '--prompts',
+        prompts,
+        '--repeats',
+        '1',
+        '-n',
+        '4',
+        '--drafters',
+        'lookup',
+        '--readme',
+        readme,
+        '--out',
+        out,
+        '-q',
+      ]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toMatch(/^prompts +batch +drafter +tok\/s/);
+    }
+    const text = readFileSync(readme, 'utf8');
+    expect(
+      text.startsWith('# Benchmarks\n\nHand-written notes.\n\n## Speculative decoding (densessm bench)\n'),
+    ).toBe(true);
+    expect(text.match(/<!-- densessm bench: begin/g)).toHaveLength(1);
+    expect(text).toMatch(
+      /\n\| prompts \| batch \| drafter \| tok\/s \|.*\n\| --- \| ---: \| --- \| ---: \|.*\n\| prompts \| 1 \| plain \| [\d.]+ \| 1\.00x \|/,
+    );
     // This random model ships no trained heads or lookahead embeddings: reported, not silently dropped.
     expect(result.skipped.map((s) => s.drafter)).toEqual(['heads', 'lookahead']);
     expect(result.skipped[0].reason).toMatch(/has no trained heads/);
