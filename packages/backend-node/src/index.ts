@@ -130,6 +130,7 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
         name,
         makeTensor,
         serialize: false,
+        preallocatedOutputs: true,
         validate: options.validateFeeds ?? true,
         executionProviders: used,
       });

@@ -3,7 +3,7 @@
  * error class, feed validation against the model's declared inputs, and a `Session` adapter. Structurally typed,
  * so this package still has no runtime dependency; exported as `@densessm/tensor/backend-kit`.
  */
-import type { Session } from './backend.js';
+import type { RunOptions, Session } from './backend.js';
 import { type DType, elementCount, type Tensor } from './tensor.js';
 
 export type BackendErrorCode =
@@ -14,6 +14,7 @@ export type BackendErrorCode =
   | 'UNKNOWN_FEED'
   | 'BAD_FEED'
   | 'UNKNOWN_OUTPUT'
+  | 'BAD_OUTPUT'
   | 'UNSUPPORTED_DTYPE'
   | 'RUN_FAILED'
   | 'SESSION_RELEASED';
@@ -160,9 +161,10 @@ export interface OrtSessionLike {
     readonly type?: string;
     readonly shape?: readonly (number | string)[];
   }[];
+  /** `fetches`: output names, or name -> pre-allocated tensor (null = let the runtime allocate). */
   run(
     feeds: Record<string, OrtTensorLike>,
-    fetches?: readonly string[],
+    fetches?: readonly string[] | Record<string, OrtTensorLike | null>,
   ): Promise<Record<string, OrtTensorLike>>;
   release(): Promise<void>;
 }
@@ -178,6 +180,11 @@ export interface OrtSessionAdapterOptions {
   serialize: boolean;
   /** Check feeds before running (default true). */
   validate?: boolean;
+  /**
+   * The runtime writes outputs straight into pre-allocated tensors passed as fetches (onnxruntime-node does;
+   * onnxruntime-web's wasm build does not). When false, `into` outputs are filled by a copy.
+   */
+  preallocatedOutputs?: boolean;
   /** The execution providers the session was created with (informational). */
   executionProviders?: readonly string[];
 }
@@ -246,7 +253,11 @@ export class OrtSessionAdapter implements Session {
     return this.options.executionProviders ?? [];
   }
 
-  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>> {
+  run(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+    options?: RunOptions,
+  ): Promise<Record<string, Tensor>> {
     if (this.released) {
       const name = this.options.name;
       return Promise.reject(
@@ -259,8 +270,8 @@ export class OrtSessionAdapter implements Session {
     }
     // Serialised: chain on the queue. Otherwise start now; either way the queue settles when all runs have.
     const result = this.options.serialize
-      ? this.queue.then(() => this.runNow(feeds, outputs))
-      : this.runNow(feeds, outputs);
+      ? this.queue.then(() => this.runNow(feeds, outputs, options?.into))
+      : this.runNow(feeds, outputs, options?.into);
     const settled = result.catch(() => undefined);
     this.queue = this.options.serialize ? settled : Promise.all([this.queue, settled]);
     return result;
@@ -269,6 +280,7 @@ export class OrtSessionAdapter implements Session {
   private async runNow(
     feeds: Readonly<Record<string, Tensor>>,
     outputs?: readonly string[],
+    into?: Readonly<Record<string, Tensor>>,
   ): Promise<Record<string, Tensor>> {
     const name = this.options.name;
     if (this.options.validate !== false) {
@@ -287,23 +299,99 @@ export class OrtSessionAdapter implements Session {
         );
       }
     }
+    if (into) this.checkInto(into, fetches, feeds);
     const ortFeeds: Record<string, OrtTensorLike> = {};
     for (const [k, t] of Object.entries(feeds))
       ortFeeds[k] = this.options.makeTensor(t.dtype, t.data, t.dims);
     let result: Record<string, OrtTensorLike>;
     try {
-      result = await this.session.run(ortFeeds, fetches);
+      result = await this.session.run(
+        ortFeeds,
+        into && this.options.preallocatedOutputs ? this.fetchInto(fetches, into) : fetches,
+      );
     } catch (e) {
+      const message = (e as Error)?.message ?? String(e);
+      // onnxruntime-node reports a pre-allocated output of the wrong shape as a run failure: name it for what it is
+      const intoMismatch =
+        into !== undefined && /output OrtValue provided|Invalid rank for output/.test(message);
       throw new BackendError(
-        'RUN_FAILED',
-        `session '${name}': run failed: ${(e as Error)?.message ?? String(e)}; check the feeds' shapes against the graph`,
+        intoMismatch ? 'BAD_OUTPUT' : 'RUN_FAILED',
+        intoMismatch
+          ? `session '${name}': a tensor given in \`into\` does not match the output's shape: ${message}`
+          : `session '${name}': run failed: ${message}; check the feeds' shapes against the graph`,
         name,
         { cause: e },
       );
     }
     const out: Record<string, Tensor> = {};
-    for (const o of fetches) out[o] = toEngineTensor(result[o], o, name);
+    for (const o of fetches) {
+      const t = toEngineTensor(result[o], o, name);
+      const target = into?.[o];
+      if (target === undefined) {
+        out[o] = t;
+        continue;
+      }
+      if (
+        t.dtype !== target.dtype ||
+        t.dims.length !== target.dims.length ||
+        t.dims.some((d, i) => d !== target.dims[i])
+      ) {
+        throw new BackendError(
+          'BAD_OUTPUT',
+          `session '${name}': output '${o}' is ${t.dtype} [${t.dims.join(', ')}] but the tensor given in \`into\` is ${target.dtype} [${target.dims.join(', ')}]`,
+          name,
+        );
+      }
+      // a runtime with pre-allocated outputs wrote into target's buffer already; otherwise copy (same array kind)
+      if (!this.options.preallocatedOutputs) (target.data as Float32Array).set(t.data as Float32Array);
+      out[o] = target;
+    }
     return out;
+  }
+
+  private checkInto(
+    into: Readonly<Record<string, Tensor>>,
+    fetches: readonly string[],
+    feeds: Readonly<Record<string, Tensor>>,
+  ): void {
+    const name = this.options.name;
+    for (const [o, t] of Object.entries(into)) {
+      if (!fetches.includes(o)) {
+        throw new BackendError(
+          'UNKNOWN_OUTPUT',
+          `session '${name}': \`into\` names '${o}', which is not among the requested outputs (${fetches.join(', ')})`,
+          name,
+        );
+      }
+      if (t.data.length !== elementCount(t.dims)) {
+        throw new BackendError(
+          'BAD_OUTPUT',
+          `session '${name}': \`into\` tensor '${o}' has dims [${t.dims.join(', ')}] but ${t.data.length} elements`,
+          name,
+        );
+      }
+      for (const [f, feed] of Object.entries(feeds)) {
+        if (feed.data.buffer === t.data.buffer) {
+          throw new BackendError(
+            'BAD_OUTPUT',
+            `session '${name}': \`into\` tensor '${o}' shares its buffer with feed '${f}'; outputs cannot overwrite inputs, use another buffer`,
+            name,
+          );
+        }
+      }
+    }
+  }
+
+  private fetchInto(
+    fetches: readonly string[],
+    into: Readonly<Record<string, Tensor>>,
+  ): Record<string, OrtTensorLike | null> {
+    const f: Record<string, OrtTensorLike | null> = {};
+    for (const o of fetches) {
+      const t = into[o];
+      f[o] = t ? this.options.makeTensor(t.dtype, t.data, t.dims) : null;
+    }
+    return f;
   }
 
   /** Refuses new runs at once, lets runs already submitted finish, then frees the runtime session. */

@@ -12,12 +12,26 @@ export interface SessionOptions {
   name?: string;
 }
 
+/** Per-call options of `Session.run`. */
+export interface RunOptions {
+  /**
+   * Caller-owned tensors that receive outputs, by output name (each with exactly the dtype and dims the graph
+   * produces; every name must be among the requested outputs). The result holds these same tensor objects.
+   * Saves allocating large outputs such as states on every call. Never pass a buffer that is also fed.
+   */
+  into?: Readonly<Record<string, Tensor>>;
+}
+
 /** One compiled ONNX graph. `run` may be called many times; `release` frees native memory. */
 export interface Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   /** Runs the graph. `outputs` limits which outputs are computed and returned (default: all). */
-  run(feeds: Readonly<Record<string, Tensor>>, outputs?: readonly string[]): Promise<Record<string, Tensor>>;
+  run(
+    feeds: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+    options?: RunOptions,
+  ): Promise<Record<string, Tensor>>;
   release(): Promise<void>;
 }
 

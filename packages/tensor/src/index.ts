@@ -1,4 +1,4 @@
-export type { Backend, Session, SessionOptions } from './backend.js';
+export type { Backend, RunOptions, Session, SessionOptions } from './backend.js';
 export type { BackendErrorCode } from './backend-kit.js';
 export { BackendError } from './backend-kit.js';
 export {

@@ -293,7 +293,13 @@ describe('safetensors folders (node)', () => {
   }
 
   it('names the missing shard, and a tensor the index lists but the shard lacks', async () => {
-    const cases = [
+    const cases: {
+      folder: string;
+      extra: Record<string, string>;
+      code: string;
+      file: string;
+      tensor: string;
+    }[] = [
       {
         folder: 'missing-shard',
         extra: { b: 's2.safetensors' },

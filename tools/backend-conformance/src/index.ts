@@ -261,6 +261,42 @@ export function defineBackendConformance(
         expect(Object.keys(r)).toEqual(['shape']);
       });
 
+      it('writes outputs into caller-owned tensors (RunOptions.into) and returns those tensors', async () => {
+        const x = randomArr([2, 3, 8], 321);
+        const into = float32([2, 3, 6]);
+        const stale = into.data;
+        for (let round = 0; round < 2; round++) {
+          const r = await session.run({ x: toTensor(x), ids: int64([2, 3]) }, ['y', 'shape'], {
+            into: { y: into },
+          });
+          expect(r.y).toBe(into);
+          expect(r.y.data).toBe(stale);
+          expectTensorClose(into, toTensor(matmul(x, w)), 1e-5, 'into');
+          expect(Array.from(r.shape.data as BigInt64Array)).toEqual([2n, 3n, 8n]);
+        }
+      });
+
+      it('rejects an into tensor of the wrong shape, not requested, or aliasing a feed', async () => {
+        const feeds = { x: float32([1, 2, 8]), ids: int64([1, 2]) };
+        await expectBackendError(
+          session.run(feeds, ['y'], { into: { y: float32([1, 3, 6]) } }),
+          'BAD_OUTPUT',
+          'y',
+        );
+        await expectBackendError(
+          session.run(feeds, ['y'], { into: { shape: int64([3]) } }),
+          'UNKNOWN_OUTPUT',
+          "'shape'",
+        );
+        const shared = new Float32Array(16 + 12);
+        const aliased = {
+          x: { dtype: 'float32', dims: [1, 2, 8], data: shared.subarray(0, 16) } as Tensor,
+          ids: int64([1, 2]),
+        };
+        const out = { dtype: 'float32', dims: [1, 2, 6], data: shared.subarray(16) } as Tensor;
+        await expectBackendError(session.run(aliased, ['y'], { into: { y: out } }), 'BAD_OUTPUT', "'x'");
+      });
+
       it('serves concurrent runs on one session with correct results', async () => {
         const runs = Array.from({ length: 8 }, (_, k) => {
           const x = randomArr([1, k + 1, 8], 500 + k);
