@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -20,9 +20,15 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Each shipped model folder (has config.json) with the files a static host must serve; the page cannot list folders. */
-function modelIndex(): Record<string, string[]> {
-  if (!existsSync(repoModels)) return {};
+interface ModelIndex {
+  /** The folder the page loads by default: named in models/DEFAULT (as the CLI reads it). */
+  default: string | undefined;
+  /** Each shipped model folder with the files a static host must serve (the page cannot list folders). */
+  models: Record<string, string[]>;
+}
+
+function modelIndex(): ModelIndex {
+  if (!existsSync(repoModels)) return { default: undefined, models: {} };
   const index: Record<string, string[]> = {};
   for (const name of readdirSync(repoModels)) {
     const folder = join(repoModels, name);
@@ -31,7 +37,12 @@ function modelIndex(): Record<string, string[]> {
       .map((f) => relative(folder, f).split(sep).join('/'))
       .filter((f) => !f.endsWith('.md'));
   }
-  return index;
+  const marker = join(repoModels, 'DEFAULT');
+  const named = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : undefined;
+  return {
+    default: named !== undefined && named in index ? named : Object.keys(index).sort()[0],
+    models: index,
+  };
 }
 
 const ortFiles = () => readdirSync(ortDist).filter((f) => /^ort-wasm.*\.(wasm|mjs)$/.test(f));
@@ -83,7 +94,7 @@ function staticAssets(): Plugin {
       await mkdir(join(outDir, 'models'), { recursive: true });
       const { writeFile } = await import('node:fs/promises');
       await writeFile(join(outDir, 'models', 'index.json'), JSON.stringify(index));
-      for (const [name, files] of Object.entries(index)) {
+      for (const [name, files] of Object.entries(index.models)) {
         for (const f of files) {
           const target = join(outDir, 'models', name, f);
           await mkdir(dirname(target), { recursive: true });

@@ -19,7 +19,7 @@ import {
 import { decodeSafetensors, tensorToFloat32 } from '@densessm/tensor';
 import { type LoadedTokenizer, loadTokenizer } from '@densessm/tokenizers';
 import { httpFolder } from './model-files.js';
-import type { DrafterName, FromWorker, ToWorker } from './protocol.js';
+import type { DrafterName, FromWorker, ModelIndex, ToWorker } from './protocol.js';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -51,19 +51,18 @@ function tensorsOf(bytes: Uint8Array): Map<string, NamedTensor> {
 }
 
 async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void> {
-  const read = httpFolder(message.modelUrl, (file, loadedBytes, totalBytes) =>
+  const fetchFile = httpFolder(message.modelUrl, (file, loadedBytes, totalBytes) =>
     post({ type: 'progress', file, loadedBytes, totalBytes }),
   );
-  const index: Record<string, string[]> = await fetch(siteUrl('models/index.json'))
-    .then((r) => (r.ok ? r.json() : {}))
-    .catch(() => ({}));
+  const index: ModelIndex = await fetch(siteUrl('models/index.json'))
+    .then((r) => (r.ok ? r.json() : { models: {} }))
+    .catch(() => ({ models: {} }));
   const folderName = message.modelUrl.replace(/\/$/, '').split('/').pop() ?? '';
-  const names = index[folderName] ?? [
-    'config.json',
-    'model.safetensors',
-    'tokenizer.json',
-    'tokenizer_config.json',
-  ];
+  const listed = message.modelUrl.startsWith(siteUrl('models/')) ? index.models[folderName] : undefined;
+  const names = listed ?? ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+  // A shipped folder's file list is known: optional files it lacks are not probed (no 404s in the console).
+  const read = (name: string) =>
+    listed && !listed.includes(name) ? Promise.resolve(undefined) : fetchFile(name);
   const providers =
     message.providers.includes('webgpu') && !(await isWebGpuAvailable())
       ? ['wasm' as const]
@@ -71,7 +70,7 @@ async function load(message: Extract<ToWorker, { type: 'load' }>): Promise<void>
   const backend = createWebBackend({
     threads: message.threads,
     executionProviders: providers,
-    wasmPaths: new URL('ort/', self.location.origin + import.meta.env.BASE_URL).href,
+    wasmPaths: siteUrl('ort/'),
   });
   const model = await loadModel({ read, source: message.modelUrl }, { backend });
   const tokenizer = await loadTokenizer({

@@ -1,5 +1,5 @@
 /** The page: controls, streamed text and stats. All model work happens in generation-worker.ts. */
-import type { DrafterName, FromWorker, ToWorker } from './protocol.js';
+import type { DrafterName, FromWorker, ModelIndex, ToWorker } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -84,12 +84,11 @@ ui.stop.onclick = () => send({ type: 'stop' });
 async function start(): Promise<void> {
   let modelUrl = params.get('model');
   if (!modelUrl) {
-    const index = await fetch(new URL('models/index.json', location.href)).then((r) =>
-      r.ok ? r.json() : {},
+    const index: ModelIndex = await fetch(new URL('models/index.json', location.href)).then((r) =>
+      r.ok ? r.json() : { models: {} },
     );
-    const first = Object.keys(index).sort()[0];
-    if (!first) throw new Error('this build ships no model; open the page with ?model=<folder URL>');
-    modelUrl = `models/${first}/`;
+    if (!index.default) throw new Error('this build ships no model; open the page with ?model=<folder URL>');
+    modelUrl = `models/${index.default}/`;
   }
   const threads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   const providers: ('webgpu' | 'wasm')[] = params.get('webgpu') === '0' ? ['wasm'] : ['webgpu', 'wasm'];

@@ -28,3 +28,9 @@ export type FromWorker =
   | { type: 'token'; text: string }
   | { type: 'done'; text: string; tokenIds: number[]; stats: GenerationStats }
   | { type: 'error'; message: string };
+
+/** models/index.json, written by the build (vite.config.ts). */
+export interface ModelIndex {
+  default?: string;
+  models: Record<string, string[]>;
+}

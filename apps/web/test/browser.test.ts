@@ -3,7 +3,7 @@
  * the shipped default model with onnxruntime-web in a worker and must produce exactly the greedy text that
  * backend-node produces for the same model and prompt.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createNodeBackend } from '@densessm/backend-node';
 import { loadModel } from '@densessm/models';
@@ -20,13 +20,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PROMPT = 'def fibonacci(n):';
 const MAX_TOKENS = 24;
 
-/** The page's default: the first shipped model folder (sorted), as models/index.json lists them. */
+/** The page's default model: the one models/DEFAULT names (as the CLI reads it). */
 function defaultModelFolder(): string {
-  const names = readdirSync(modelsDir)
-    .filter((n) => existsSync(join(modelsDir, n, 'config.json')))
-    .sort();
-  if (names.length === 0) throw new Error(`no shipped model under ${modelsDir}`);
-  return join(modelsDir, names[0]);
+  const folder = join(modelsDir, readFileSync(join(modelsDir, 'DEFAULT'), 'utf8').trim());
+  if (!existsSync(join(folder, 'config.json')))
+    throw new Error(`models/DEFAULT names ${folder}, which has no config.json`);
+  return folder;
 }
 
 async function nodeGreedyText(folder: string): Promise<string> {
@@ -113,9 +112,13 @@ describe('browser demo (headless Chromium, onnxruntime-web)', () => {
     await page.fill('#temperature', '0');
     await page.selectOption('#drafter', 'auto');
     await page.click('#generate');
-    await page.waitForFunction(() => document.getElementById('stats')?.textContent !== '', undefined, {
-      timeout: 240_000,
-    });
+    await page.waitForFunction(
+      () => document.getElementById('stats')?.textContent !== '' || document.body.dataset.state === 'error',
+      undefined,
+      {
+        timeout: 240_000,
+      },
+    );
     await waitIdle(page);
     expect(await page.locator('#output').textContent()).toBe(expected);
     expect(await page.locator('#stats').textContent()).toMatch(
