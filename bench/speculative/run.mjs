@@ -8,7 +8,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -123,6 +123,8 @@ const report = {
   runs: Number(values.runs),
   tokenizer: 'byte-level (UTF-8 bytes as ids)',
   peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  // Other work on the machine skews absolute speeds; ratios are measured interleaved, run by run.
+  loadAverage1mAtEnd: loadavg()[0],
   rows,
 };
 await mkdir(join(root, 'bench', 'results'), { recursive: true });

@@ -44,7 +44,10 @@ export interface RoundEvent {
 export interface SpeculativeBatchOptions {
   /** Omit for plain decoding (one token per target pass). */
   drafter?: Drafter;
-  /** Draft nodes per sequence per round, before adaptation (default 32). */
+  /**
+   * Draft nodes per sequence per round, before adaptation (default 16: on CPU a verify pass costs more with
+   * every node, about 1.5x a step at 16 nodes and 2x near 24 for the DESIGN.md section 7 DenseRetNet probe).
+   */
   maxDraftNodes?: number;
   /** Cap on draft nodes over the whole batch per round (default unlimited). */
   maxBatchDraftNodes?: number;
@@ -91,7 +94,7 @@ export class SpeculativeBatch {
     readonly model: LanguageModel,
     private readonly options: SpeculativeBatchOptions = {},
   ) {
-    this.maxDraftNodes = options.maxDraftNodes ?? 32;
+    this.maxDraftNodes = options.maxDraftNodes ?? 16;
     if (!(Number.isInteger(this.maxDraftNodes) && this.maxDraftNodes >= 0)) {
       throw new SpeculativeError(
         'INVALID_OPTION',
