@@ -111,6 +111,22 @@ async function benchBackend(kind, threads) {
     await t.release();
   }
 
+  // 1c. a large output (a 6.4 MB state): fresh output array vs written into a caller-owned tensor (RunOptions.into)
+  {
+    const backend = await makeBackend(kind, threads, true);
+    const N = 1_600_000;
+    const g = new GraphBuilder('state');
+    const x = g.input('x', 'float32', [N]);
+    g.output(g.op('Mul', [x, g.constant(float32([1], [0.5]))]), 'y', 'float32', [N]);
+    const s = await backend.createSession(g.toBytes(), { name: 'state' });
+    const feeds = { x: float32([N], new Float32Array(N).fill(2)) };
+    const into = { y: float32([N]) };
+    out.state_6MB_fresh_output = await timeCalls(() => s.run(feeds), 20);
+    out.state_6MB_into_output = await timeCalls(() => s.run(feeds, undefined, { into }), 20);
+    if (into.y.data[N - 1] !== 1) throw new Error('into output is wrong');
+    await s.release();
+  }
+
   // 2. MatMul throughput with the weight as an initializer (as the models bind weights)
   const backend = await makeBackend(kind, threads, true);
   const K = 512;
@@ -272,7 +288,7 @@ if (part === '--part') {
       node: process.version,
     },
     runtimes: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' },
-    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); call_200_feeds = 200 [8] inputs summed by 199 Adds (call_1_feed: the same with initializers); matmul weight [512,8192] f32 bound as initializer (and, *_weight_fed, fed as an input each call)`,
+    method: `median of ${RUNS} runs; tiny = Add on [1,8] (2000 calls per run); call_200_feeds = 200 [8] inputs summed by 199 Adds (call_1_feed: the same with initializers); state_6MB = y = 0.5 x on 1.6M floats, fresh output vs RunOptions.into; matmul weight [512,8192] f32 bound as initializer (and, *_weight_fed, fed as an input each call)`,
     load_average_1m_before: loadBefore,
     load_average_1m_after: round(loadavg()[0], 2),
     backends: results,
