@@ -13,6 +13,11 @@ export interface CliTokenizer {
   readonly eosTokenIds: readonly number[];
   /** A conversation rendered with the model's chat template and encoded, ready to generate the next reply. */
   encodeChat(messages: readonly ChatMessage[]): number[];
+  /**
+   * Tokens that end an assistant turn in chat: EOS plus the special token the chat template writes right after
+   * a reply (e.g. `<|im_end|>`), so a reply stops where the template would close it.
+   */
+  readonly chatStopTokenIds: readonly number[];
   /** False when the model ships no chat template and the plain "User:/Assistant:" one is used. */
   readonly hasOwnChatTemplate: boolean;
   /** Which file the tokenizer came from. */
@@ -26,11 +31,34 @@ export interface ChatMessage {
   readonly content: string;
 }
 
+/** The special token the template puts right after an assistant reply, found by rendering a probe reply. */
+function endOfTurnToken(tokenizer: Tokenizer, chatTemplate: ChatTemplate): number | undefined {
+  const probe = 'densessm-probe-reply';
+  let rendered: string;
+  try {
+    rendered = chatTemplate.render(
+      [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: probe },
+      ],
+      { addGenerationPrompt: false },
+    );
+  } catch {
+    return undefined; // templates that refuse this shape simply get no extra stop token
+  }
+  const after = rendered.slice(rendered.lastIndexOf(probe) + probe.length);
+  const first = tokenizer.encode(after, { addSpecialTokens: false })[0];
+  return first !== undefined && tokenizer.isSpecialToken(first) ? first : undefined;
+}
+
 function adapt(tokenizer: Tokenizer, chatTemplate: ChatTemplate, source: string): CliTokenizer {
+  const eos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
+  const endOfTurn = endOfTurnToken(tokenizer, chatTemplate);
   return {
+    chatStopTokenIds: endOfTurn === undefined || eos.includes(endOfTurn) ? eos : [...eos, endOfTurn],
     encode: (text) => tokenizer.encode(text),
     decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }),
-    eosTokenIds: tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId],
+    eosTokenIds: eos,
     // The template writes BOS and the turn markers itself, so nothing is added around the rendered text
     // (as Hugging Face's apply_chat_template(tokenize=True) does).
     encodeChat: (messages) =>

@@ -9,7 +9,7 @@ import { writeSafetensorsFile } from '@densessm/tensor/node';
 /** A small dense_retnet: fast to load and run, with every kind of tensor (dense k/v fusion on). */
 export const TINY_CONFIG = {
   model_type: 'dense_retnet',
-  vocab_size: 260,
+  vocab_size: 261,
   hidden_size: 32,
   query_key_dim: 16,
   num_attention_heads: 2,
@@ -20,7 +20,13 @@ export const TINY_CONFIG = {
   tie_word_embeddings: false,
 };
 
-export const SPECIAL_TOKENS = ['<|endoftext|>', '<|system|>', '<|user|>', '<|assistant|>'] as const;
+export const SPECIAL_TOKENS = [
+  '<|endoftext|>',
+  '<|system|>',
+  '<|user|>',
+  '<|assistant|>',
+  '<|end|>',
+] as const;
 
 /** GPT-2's reversible byte -> printable character table, which byte-level BPE vocabularies are written in. */
 function byteToUnicode(): string[] {
@@ -81,7 +87,7 @@ export async function writeByteTokenizer(folder: string, options: { eos?: boolea
   const config = {
     eos_token: options.eos === false ? null : SPECIAL_TOKENS[0],
     chat_template:
-      "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] + '\\n' }}{% endfor %}" +
+      "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] + '<|end|>\\n' }}{% endfor %}" +
       "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}",
   };
   await writeFile(join(folder, 'tokenizer.json'), JSON.stringify(tokenizer));

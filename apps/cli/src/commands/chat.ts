@@ -100,6 +100,7 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
       const clock = new GenerationClock();
       const { sequences, done } = generate(target.model, [promptIds], {
         ...toSequenceOptions(options, tokenizer),
+        eosTokenIds: tokenizer.chatStopTokenIds,
         drafter: prepared.drafter,
         signal: replying.signal,
       });
