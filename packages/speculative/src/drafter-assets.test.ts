@@ -9,8 +9,8 @@ const withHead = Object.assign(target, { lmHeadWeights: () => target.lmHead });
 describe('drafter assets', () => {
   it('builds Medusa heads and lookahead drafters from safetensors-shaped maps', () => {
     const heads = new Map([
-      ['medusa.0.weight', { dims: [4, 4], data: new Float32Array(16) }],
-      ['medusa.0.bias', { dims: [4], data: new Float32Array(4) }],
+      ['medusa_heads.0.weight', { dims: [4, 4], data: new Float32Array(16) }],
+      ['medusa_heads.0.bias', { dims: [4], data: new Float32Array(4) }],
     ]);
     expect(medusaHeadsFromTensors(withHead, heads).name).toBe('medusa-heads');
     const lookahead = new Map([['lookahead.embeddings', { dims: [2, 4], data: new Float32Array(8) }]]);
@@ -22,11 +22,11 @@ describe('drafter assets', () => {
 
   it('says which tensor is wrong', () => {
     const bad = new Map([
-      ['medusa.0.weight', { dims: [4, 3], data: new Float32Array(12) }],
-      ['medusa.0.bias', { dims: [4], data: new Float32Array(4) }],
+      ['medusa_heads.0.weight', { dims: [4, 3], data: new Float32Array(12) }],
+      ['medusa_heads.0.bias', { dims: [4], data: new Float32Array(4) }],
     ]);
     expect(() => medusaHeadsFromTensors(withHead, bad)).toThrow(
-      /medusa\.0\.weight is \[4, 3\], expected \[4, 4\]/,
+      /medusa_heads\.0\.weight is \[4, 3\], expected \[4, 4\]/,
     );
     expect(() => lookaheadFromTensors(target, new Map())).toThrow(SpeculativeError);
   });

@@ -1,4 +1,5 @@
 import type { LanguageModel } from '@densessm/models';
+import { float16ToFloat32Array } from '@densessm/tensor';
 import { CompositeDrafter } from './composite-drafter.js';
 import { DraftModelDrafter } from './draft-model-drafter.js';
 import type { Drafter } from './drafter.js';
@@ -8,8 +9,9 @@ import { PassLookaheadDrafter } from './pass-lookahead-drafter.js';
 import { PromptLookupDrafter } from './prompt-lookup-drafter.js';
 import { TokenRecyclingDrafter } from './token-recycling-drafter.js';
 
-/** A tensor as safetensors readers return it (`@densessm/tensor`'s `Tensor` fits), fp32 data. */
+/** A tensor as safetensors readers return it (`@densessm/tensor`'s `Tensor` fits); float16 travels as raw bits. */
 export interface NamedTensor {
+  readonly dtype?: string;
   readonly dims: readonly number[];
   readonly data: ArrayLike<number>;
 }
@@ -32,12 +34,13 @@ function tensor(
       `${file}: ${name} is [${t.dims.join(', ')}], expected [${dims.join(', ')}] for this model.`,
     );
   }
-  return Float32Array.from(t.data);
+  return t.dtype === 'float16' ? float16ToFloat32Array(Uint16Array.from(t.data)) : Float32Array.from(t.data);
 }
 
 /**
- * Medusa heads from a safetensors map: `medusa.{k}.weight [hidden, hidden]` and `medusa.{k}.bias [hidden]`
- * for k = 0, 1, ... (head k drafts depth k + 1), on the target's own LM head (`lmHeadWeights()`).
+ * Medusa heads from `medusa_heads.safetensors` (models/README.md): `medusa_heads.{i}.weight [hidden, hidden]`
+ * and `medusa_heads.{i}.bias [hidden]` for i = 0, 1, ... (head i predicts t+2+i, i.e. depth i + 1 below the
+ * root), fp16 or fp32, through the target's own LM head (`lmHeadWeights()`).
  */
 export function medusaHeadsFromTensors(
   target: LanguageModel,
@@ -52,21 +55,21 @@ export function medusaHeadsFromTensors(
       `Model ${target.modelType} exposes no LM head (lmHeadWeights), which Medusa heads project through.`,
     );
   const heads: MedusaHead[] = [];
-  for (let k = 0; tensors.has(`medusa.${k}.weight`); k++) {
+  for (let k = 0; tensors.has(`medusa_heads.${k}.weight`); k++) {
     heads.push({
-      weight: tensor(tensors, `medusa.${k}.weight`, [d, d], file),
-      bias: tensor(tensors, `medusa.${k}.bias`, [d], file),
+      weight: tensor(tensors, `medusa_heads.${k}.weight`, [d, d], file),
+      bias: tensor(tensors, `medusa_heads.${k}.bias`, [d], file),
     });
   }
   if (heads.length === 0)
     throw new SpeculativeError(
       'MODEL_MISMATCH',
-      `${file} holds no medusa.0.weight: it is not a Medusa heads file.`,
+      `${file} holds no medusa_heads.0.weight: it is not a Medusa heads file.`,
     );
   return new MedusaHeadsDrafter({ heads, lmHead, vocabSize, hiddenSize: d });
 }
 
-/** PaSS lookahead embeddings from a safetensors map: `lookahead.embeddings [k, hidden]`. */
+/** PaSS lookahead embeddings from `lookahead.safetensors` (models/README.md): `lookahead.embeddings [k, hidden]`. */
 export function lookaheadFromTensors(
   target: LanguageModel,
   tensors: ReadonlyMap<string, NamedTensor>,
