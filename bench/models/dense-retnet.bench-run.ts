@@ -14,14 +14,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'vitest';
 import { createNodeBackend } from '../../packages/backend-node/src/index.js';
-import {
-  createRng,
-  type LanguageModel,
-  modelFromCheckpoint,
-  type WeightPlacement,
-} from '../../packages/models/src/index.js';
+import { modelFromCheckpoint, type WeightPlacement } from '../../packages/models/src/index.js';
 import { randomWeights } from '../../packages/models/src/testing.js';
-import { randomTokens, roundRobin, type Timer, type Timings, treeOf, writeResult } from './harness.js';
+import { measureLanguageModel, speculationRatios, writeResult } from './harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
@@ -52,62 +47,6 @@ function backendsBenchBandwidth(): number | null {
   }
 }
 
-async function measure(model: LanguageModel): Promise<Timings> {
-  const rand = createRng(3);
-  const state = model.newState();
-  await model.prefill([{ state, tokens: randomTokens(100, VOCAB, rand) }]);
-  const batch = Array.from({ length: 4 }, () => state.clone());
-  // Steps advance their state: each run steps a fresh clone, cloned outside the timed region.
-  const cases: Record<string, (time: Timer) => Promise<void>> = {
-    step: async (time) => {
-      const s = state.clone();
-      await time(() => model.step([{ state: s, token: 17 }]));
-    },
-    step_batch4: async (time) => {
-      const items = batch.map((s) => ({ state: s.clone(), token: 17 }));
-      await time(() => model.step(items));
-    },
-    step_batch16: async (time) => {
-      const items = Array.from({ length: 16 }, () => ({ state: state.clone(), token: 17 }));
-      await time(() => model.step(items));
-    },
-  };
-  for (const n of [8, 16, 32, 64]) {
-    for (const shape of ['tree', 'beam4', 'chain']) {
-      const tree = treeOf(shape, n, VOCAB, rand);
-      cases[`verify_${shape}${n}`] = async () => void (await model.verify([{ state, tree }]));
-    }
-  }
-  const tree16 = treeOf('tree', 16, VOCAB, rand);
-  cases.verify_batch4x16 = async () =>
-    void (await model.verify(batch.map((s) => ({ state: s, tree: tree16 }))));
-  const prompt = randomTokens(512, VOCAB, rand);
-  cases.prefill512 = async () => void (await model.prefill([{ state: model.newState(), tokens: prompt }]));
-  const chain8 = treeOf('chain', 8, VOCAB, rand);
-  for (const k of [1, 4, 8]) {
-    const path = Array.from({ length: k }, (_, i) => i);
-    // A verify output belongs to one state as it is: verify a fresh clone (untimed), then time its commit.
-    cases[`commit${k}`] = async (time) => {
-      const s = state.clone();
-      const [verified] = await model.verify([{ state: s, tree: chain8 }]);
-      await time(() => model.commit([{ state: s, verified, path }]));
-    };
-  }
-  return roundRobin(cases, RUNS);
-}
-
-/** Ratios that decide whether speculation pays (DESIGN.md section 7). */
-function ratios(t: Record<string, number>): Record<string, number> {
-  const r = (x: number) => Number(x.toFixed(3));
-  return {
-    verify_tree16_over_step: r(t.verify_tree16 / t.step),
-    verify_tree16_plus_commit4_over_step: r((t.verify_tree16 + t.commit4) / t.step),
-    verify_tree64_over_step: r(t.verify_tree64 / t.step),
-    step_batch4_over_step: r(t.step_batch4 / t.step),
-    step_batch16_over_step: r(t.step_batch16 / t.step),
-  };
-}
-
 it('dense_retnet ~31M benchmark', async () => {
   const tensors = randomWeights(CONFIG, 7);
   const checkpoint = { config: CONFIG, tensors, source: 'bench', fileOf: () => 'bench' };
@@ -116,13 +55,13 @@ it('dense_retnet ~31M benchmark', async () => {
   const results: Record<string, unknown> = {};
   for (const placement of PLACEMENTS) {
     const model = await modelFromCheckpoint(checkpoint, { backend, threads: THREADS, weights: placement });
-    const t = await measure(model);
+    const t = await measureLanguageModel(model, VOCAB, RUNS);
     await model.dispose();
     results[`weights_${placement}`] = {
       wall_ms: t.wall,
       cpu_ms: t.cpu,
-      wall_ratios: ratios(t.wall),
-      cpu_ratios: ratios(t.cpu),
+      wall_ratios: speculationRatios(t.wall),
+      cpu_ratios: speculationRatios(t.cpu),
     };
     console.log(placement, JSON.stringify(results[`weights_${placement}`], null, 1));
   }

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
-import type { TokenTree } from '../../packages/models/src/index.js';
+import { createRng, type LanguageModel, type TokenTree } from '../../packages/models/src/index.js';
 
 export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -87,4 +87,71 @@ export function writeResult(name: string, tag: string, body: Record<string, unkn
   const file = join(dir, `${name}-${tag}.json`);
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   return file;
+}
+
+/**
+ * The standard cases of a LanguageModel benchmark, timed round-robin: one decode step (batch 1, 4 and 16), verify
+ * of 8/16/32/64-node trees of every TREE_SHAPES shape and of a batch of 4 x 16, prefill of 512 tokens, commit of
+ * 1/4/8 accepted tokens (from a 100-token context).
+ */
+export async function measureLanguageModel(
+  model: LanguageModel,
+  vocab: number,
+  rounds: number,
+): Promise<Timings> {
+  const rand = createRng(3);
+  const state = model.newState();
+  await model.prefill([{ state, tokens: randomTokens(100, vocab, rand) }]);
+  const batch = Array.from({ length: 4 }, () => state.clone());
+  // Steps advance their state: each run steps a fresh clone, cloned outside the timed region.
+  const cases: Record<string, (time: Timer) => Promise<void>> = {
+    step: async (time) => {
+      const s = state.clone();
+      await time(() => model.step([{ state: s, token: 17 }]));
+    },
+    step_batch4: async (time) => {
+      const items = batch.map((s) => ({ state: s.clone(), token: 17 }));
+      await time(() => model.step(items));
+    },
+    step_batch16: async (time) => {
+      const items = Array.from({ length: 16 }, () => ({ state: state.clone(), token: 17 }));
+      await time(() => model.step(items));
+    },
+  };
+  for (const n of [8, 16, 32, 64]) {
+    for (const shape of Object.keys(TREE_SHAPES)) {
+      const tree = treeOf(shape, n, vocab, rand);
+      cases[`verify_${shape}${n}`] = async () => void (await model.verify([{ state, tree }]));
+    }
+  }
+  const tree16 = treeOf('tree', 16, vocab, rand);
+  cases.verify_batch4x16 = async () =>
+    void (await model.verify(batch.map((s) => ({ state: s, tree: tree16 }))));
+  const prompt = randomTokens(512, vocab, rand);
+  cases.prefill512 = async () => void (await model.prefill([{ state: model.newState(), tokens: prompt }]));
+  const chain8 = treeOf('chain', 8, vocab, rand);
+  for (const k of [1, 4, 8]) {
+    const path = Array.from({ length: k }, (_, i) => i);
+    // A verify output belongs to one state as it is: verify a fresh clone (untimed), then time its commit.
+    cases[`commit${k}`] = async (time) => {
+      const s = state.clone();
+      const [verified] = await model.verify([{ state: s, tree: chain8 }]);
+      await time(() => model.commit([{ state: s, verified, path }]));
+    };
+  }
+  return roundRobin(cases, rounds);
+}
+
+/** Ratios that decide whether speculation pays (DESIGN.md section 7; goal: verify of 16 nodes < 2 steps). */
+export function speculationRatios(t: Record<string, number>): Record<string, number> {
+  const r = (x: number) => Number(x.toFixed(3));
+  return {
+    verify_tree16_over_step: r(t.verify_tree16 / t.step),
+    verify_tree16_plus_commit4_over_step: r((t.verify_tree16 + t.commit4) / t.step),
+    verify_chain16_over_step: r(t.verify_chain16 / t.step),
+    verify_tree64_over_step: r(t.verify_tree64 / t.step),
+    prefill512_per_token_over_step: r(t.prefill512 / 512 / t.step),
+    step_batch4_over_step: r(t.step_batch4 / t.step),
+    step_batch16_over_step: r(t.step_batch16 / t.step),
+  };
 }

@@ -1,4 +1,4 @@
-import { float32, GraphBuilder, type Tensor, tensorOf, type Value } from '@densessm/tensor';
+import { GraphBuilder, type Tensor, tensorOf, type Value } from '@densessm/tensor';
 import {
   concat,
   constF32,
@@ -22,7 +22,7 @@ import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
  *  - `verify`: logits of chosen rows plus each node's deltas (rotated k' and v per layer), state untouched;
  *  - `advance`: logits of chosen rows plus the states with every node folded in (prefill chunks and steps,
  *    whose nodes form one chain per sequence).
- * The tree structure, decays and the 1/sqrt(c) scale arrive as inputs computed in JS (see `RetNetFeeds`):
+ * The tree structure, decays and the 1/sqrt(c) scale arrive as inputs computed in JS (feeds.ts `forwardFeeds`):
  *   o_i = [ gamma^(t_i+1) q'_i S + sum_{j anc-or-self of i} gamma^(t_i - t_j) (q'_i . k'_j) v_j ] / sqrt(c(n_i))
  * (SPEC.md "Tree verification"), so one graph serves chains, trees and whole batches.
  *
@@ -53,7 +53,7 @@ function rowStack(parts: readonly Tensor<'float32'>[]): Tensor<'float32'> {
     out.set(t.data, offset);
     offset += t.data.length;
   }
-  return float32([rows, width], out);
+  return tensorOf('float32', [rows, width], out);
 }
 
 /** blockdiag(a, b) of two [rows, cols] matrices. */
@@ -63,7 +63,7 @@ function blockDiagonal(a: Tensor<'float32'>, b: Tensor<'float32'>): Tensor<'floa
   const out = new Float32Array((ra + rb) * (ca + cb));
   for (let i = 0; i < ra; i++) out.set(a.data.subarray(i * ca, (i + 1) * ca), i * (ca + cb));
   for (let i = 0; i < rb; i++) out.set(b.data.subarray(i * cb, (i + 1) * cb), (ra + i) * (ca + cb) + ca);
-  return float32([ra + rb, ca + cb], out);
+  return tensorOf('float32', [ra + rb, ca + cb], out);
 }
 
 /** P with x @ P = rotateEveryTwo(x): (x[2j], x[2j+1]) -> (-x[2j+1], x[2j]) (torchscale theta_shift). */
@@ -140,8 +140,7 @@ export class RetNetGraphWeights {
 
 /**
  * S_b^T q'_i^T for every node i of sequence b: [H, dv, N]. A batch gathers each sequence's q' rows into slots
- * [B, H, M, dk], multiplies them by its own state only (q' S_b; onnxruntime folds the transpose into the MatMul)
- * and gathers the node rows back; the unused slots of shorter sequences never reach a node. Gathers are along
+ * [B, H, dk, M], multiplies its own state only by them and gathers the node rows back; the unused slots of shorter sequences never reach a node. Gathers are along
  * axis 0 (whole rows), which is far cheaper than gathering columns.
  */
 function readState(
@@ -155,9 +154,9 @@ function readState(
 ): Value {
   if (!slots) return g.op('MatMul', [kv, qrT]);
   const qRows = transpose(g, qr, [1, 0, 2]); // [N, H, dk]
-  const qSlots = transpose(g, g.op('Gather', [qRows, slots.readIndex], { axis: 0 }), [0, 2, 1, 3]); // [B, H, M, dk]
-  const read = g.op('MatMul', [qSlots, transpose(g, kv, [0, 1, 3, 2])]); // [B, H, M, dv]
-  const rows = reshape(g, transpose(g, read, [0, 2, 1, 3]), [-1, H, dv]); // [B*M, H, dv]
+  const qSlots = transpose(g, g.op('Gather', [qRows, slots.readIndex], { axis: 0 }), [0, 2, 3, 1]); // [B, H, dk, M]
+  const read = g.op('MatMul', [kv, qSlots]); // [B, H, dv, M]: the state is read as stored, never transposed
+  const rows = reshape(g, transpose(g, read, [0, 3, 1, 2]), [-1, H, dv]); // [B*M, H, dv]
   return transpose(g, g.op('Gather', [rows, slots.readBack], { axis: 0 }), [1, 2, 0]);
 }
 

@@ -73,7 +73,7 @@ export class DenseRetNetModel extends GraphModel {
     return Object.fromEntries(Array.from({ length: this.dims.L }, (_, l) => [kvName(l), make(l)]));
   }
 
-  /** Runs the forward graph of `mode`, specialised to one sequence when the batch has one (no cross-sequence sum). */
+  /** Runs the forward graph of `mode`; a batch of one runs the single-sequence graph (no slots). */
   private forward(mode: ForwardMode, seqs: readonly SequenceNodes[], logitRows: readonly number[]) {
     const batched = seqs.length > 1;
     return this.run(
@@ -124,7 +124,8 @@ export class DenseRetNetModel extends GraphModel {
     items: readonly { state: SequenceState; tokens: Int32Array }[],
     options: OutputOptions = {},
   ): Promise<ForwardOutput[]> {
-    // One sequence per pass: prefill is compute-bound, so batching would only add cross-sequence work.
+    // One sequence per pass: prefill is compute-bound (weight reads are amortised over the chunk already), and a
+    // pass's decay mask and scores grow with the square of its node count.
     const results: ForwardOutput[] = [];
     for (const s of this.prefillItems(items)) {
       let last: ForwardOutput | undefined;
@@ -185,7 +186,7 @@ export class DenseRetNetModel extends GraphModel {
     items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
   ): Promise<void> {
     const { L, H, dk, dv } = this.dims;
-    // One small graph run per sequence: the state is the cost, so batching would only add cross-sequence work.
+    // One small graph run per sequence: memory-bound on that sequence's state, so a shared pass would save nothing.
     for (const { state, deltas, path } of this.commitItems<RetNetDeltas>(items)) {
       const P = path.length;
       if (P === 0) continue;
