@@ -73,6 +73,7 @@ export async function drafterFactory(
       if (assets.heads === undefined) throw missing('heads', modelFolder);
       const file = assets.heads;
       const tensors = await readTensors(file);
+      speculative.medusaHeadsFromTensors(target, tensors, file); // fail now, not in the middle of a run
       return {
         label: 'heads',
         create: () => speculative.medusaHeadsFromTensors(target, tensors, file),
@@ -83,6 +84,7 @@ export async function drafterFactory(
       if (assets.lookahead === undefined) throw missing('lookahead', modelFolder);
       const file = assets.lookahead;
       const tensors = await readTensors(file);
+      speculative.lookaheadFromTensors(target, tensors, file); // fail now, not in the middle of a run
       return {
         label: 'lookahead',
         create: () => speculative.lookaheadFromTensors(target, tensors, file),

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import type { Drafter, SpeculativeBenchRow } from '@densessm/speculative';
 import { type DrafterFactory, drafterFactory } from '../drafters.js';
-import { CliError, ExitCode, UsageError } from '../errors.js';
+import { describeError, ExitCode, UsageError } from '../errors.js';
 import { findDrafterAssets, repoRoot } from '../model-location.js';
 import {
   DRAFTER_NAMES,
@@ -73,6 +73,7 @@ export async function runBench(options: BenchCommandOptions): Promise<void> {
 
   const tokenizer = await loadTokenizer(folder);
 
+  const loadBefore = loadavg()[0];
   const target = await loadTarget(folder, options, terminal);
   checkTokenizerFits(tokenizer, target.model, terminal);
   const factories: DrafterFactory[] = [];
@@ -97,9 +98,13 @@ export async function runBench(options: BenchCommandOptions): Promise<void> {
         factories.push(factory);
         drafters[factory.label] = () => factory.create() as Drafter;
       } catch (error) {
-        // A drafter whose assets this model lacks is reported as skipped; anything else is a real failure.
-        if (!(error instanceof CliError) || error.exitCode !== ExitCode.unavailable) throw error;
-        skipped.push({ drafter: drafterLabel(choice), reason: error.message });
+        // A drafter whose assets this model lacks or cannot use is reported as skipped; anything else is a
+        // real failure.
+        const described = describeError(error);
+        const assetProblem =
+          described.exitCode === ExitCode.unavailable || described.exitCode === ExitCode.model;
+        if (!described.expected || !assetProblem || choice.kind === 'model') throw error;
+        skipped.push({ drafter: drafterLabel(choice), reason: described.message });
       }
     }
     const { runSpeculativeBench } = await import('@densessm/speculative');
@@ -134,6 +139,8 @@ export async function runBench(options: BenchCommandOptions): Promise<void> {
       memoryBytes: totalmem(),
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
+      /** 1-minute load average before and after: other work on the machine skews every number. */
+      loadAverage: { before: loadBefore, after: loadavg()[0] },
     },
     settings: {
       threads: options.threads ?? null,
@@ -181,7 +188,7 @@ function updateReadme(
     createdAt: string;
     model: { folder: string };
     backend: string;
-    machine: { cpus: number; cpuModel: string };
+    machine: { cpus: number; cpuModel: string; loadAverage: { before: number; after: number } };
     settings: { maxTokens: number; repeats: number };
     rows: SpeculativeBenchRow[];
   },
@@ -189,7 +196,8 @@ function updateReadme(
 ): void {
   const block = [
     README_BEGIN,
-    `Model \`${basename(result.model.folder)}\`, ${result.backend}, ${result.machine.cpus} x ${result.machine.cpuModel}; ` +
+    `Model \`${basename(result.model.folder)}\`, ${result.backend}, ${result.machine.cpus} x ${result.machine.cpuModel} ` +
+      `(load average ${result.machine.loadAverage.before.toFixed(1)} before, ${result.machine.loadAverage.after.toFixed(1)} after); ` +
       `greedy, ${result.settings.maxTokens} tokens per sequence, median of ${result.settings.repeats} runs after a warm-up ` +
       `(${result.createdAt.slice(0, 16).replace('T', ' ')} UTC, \`${relative(dirname(file), resultFile)}\`).`,
     '',
