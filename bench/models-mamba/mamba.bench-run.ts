@@ -14,7 +14,14 @@ import { createNodeBackend } from '../../packages/backend-node/src/index.js';
 import { createRng, type LanguageModel, modelFromCheckpoint } from '../../packages/models/src/index.js';
 import { mambaInit } from '../../packages/models/src/mamba/test-kit.js';
 import { randomWeights } from '../../packages/models/src/testing.js';
-import { randomTokens, roundRobin, treeOf, writeResult } from '../models/harness.js';
+import {
+  randomTokens,
+  roundRobin,
+  type Timer,
+  type Timings,
+  treeOf,
+  writeResult,
+} from '../models/harness.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
@@ -37,44 +44,54 @@ const CONFIG = {
   tie_word_embeddings: true,
 };
 
-async function measure(model: LanguageModel): Promise<Record<string, number>> {
+async function measure(model: LanguageModel): Promise<Timings> {
   const rand = createRng(3);
   const state = model.newState();
   await model.prefill([{ state, tokens: randomTokens(100, VOCAB, rand) }]);
   const batch = Array.from({ length: 4 }, () => state.clone());
-  const cases: Record<string, () => Promise<number | undefined>> = {
-    step_ms: async () => void (await model.step([{ state: state.clone(), token: 17 }])),
-    step_batch4_ms: async () => void (await model.step(batch.map((s) => ({ state: s.clone(), token: 17 })))),
+  // step / commit advance their state: each run works on a clone made outside the timed region.
+  const cases: Record<string, (time: Timer) => Promise<void>> = {
+    step: async (time) => {
+      const s = state.clone();
+      await time(() => model.step([{ state: s, token: 17 }]));
+    },
+    step_batch4: async (time) => {
+      const items = batch.map((s) => ({ state: s.clone(), token: 17 }));
+      await time(() => model.step(items));
+    },
   };
   for (const n of [8, 16, 32, 64]) {
     for (const shape of ['tree', 'beam4', 'chain']) {
       const tree = treeOf(shape, n, VOCAB, rand);
-      cases[`verify_${shape}${n}_ms`] = async () => void (await model.verify([{ state, tree }]));
+      cases[`verify_${shape}${n}`] = async () => void (await model.verify([{ state, tree }]));
     }
   }
   const tree16 = treeOf('tree', 16, VOCAB, rand);
-  cases.verify_batch4x16_ms = async () =>
+  cases.verify_batch4x16 = async () =>
     void (await model.verify(batch.map((s) => ({ state: s, tree: tree16 }))));
   const prompt = randomTokens(512, VOCAB, rand);
-  cases.prefill512_ms = async () => void (await model.prefill([{ state: model.newState(), tokens: prompt }]));
+  cases.prefill512 = async () => void (await model.prefill([{ state: model.newState(), tokens: prompt }]));
   const chain8 = treeOf('chain', 8, VOCAB, rand);
   for (const k of [1, 4, 8]) {
     const path = Array.from({ length: k }, (_, i) => i);
-    // A verify output belongs to the state it verified: verify a fresh clone (untimed), then time the commit.
-    cases[`commit${k}_ms`] = async () => {
+    cases[`commit${k}`] = async (time) => {
       const s = state.clone();
       const [verified] = await model.verify([{ state: s, tree: chain8 }]);
-      const t0 = performance.now();
-      await model.commit([{ state: s, verified, path }]);
-      return performance.now() - t0;
+      await time(() => model.commit([{ state: s, verified, path }]));
     };
   }
-  const r = await roundRobin(cases, RUNS);
-  const ratio = (a: number, b: number) => Number((a / b).toFixed(3));
-  r.verify_tree16_over_step = ratio(r.verify_tree16_ms, r.step_ms);
-  r.verify_tree16_plus_commit4_over_step = ratio(r.verify_tree16_ms + r.commit4_ms, r.step_ms);
-  r.prefill512_ms_per_token = ratio(r.prefill512_ms, 512);
-  return r;
+  return roundRobin(cases, RUNS);
+}
+
+/** The ratios that decide whether speculation pays (DESIGN.md section 7; goal: verify of 16 nodes < 2 steps). */
+function ratios(t: Record<string, number>): Record<string, number> {
+  const r = (x: number) => Number(x.toFixed(3));
+  return {
+    verify_tree16_over_step: r(t.verify_tree16 / t.step),
+    verify_tree16_plus_commit4_over_step: r((t.verify_tree16 + t.commit4) / t.step),
+    verify_chain16_over_step: r(t.verify_chain16 / t.step),
+    prefill512_per_token_over_step: r(t.prefill512 / 512 / t.step),
+  };
 }
 
 it('mamba 24.5M benchmark', async () => {
@@ -88,8 +105,9 @@ it('mamba 24.5M benchmark', async () => {
     prefillChunk: PREFILL_CHUNK,
   });
   const loadBefore = loadavg();
-  const results = await measure(model);
+  const t = await measure(model);
   await model.dispose();
+  const results = { wall_ms: t.wall, cpu_ms: t.cpu, wall_ratios: ratios(t.wall), cpu_ratios: ratios(t.cpu) };
   console.log(JSON.stringify(results, null, 1));
   writeResult('models-mamba', process.env.BENCH_TAG ?? 'latest', {
     model: {
@@ -106,7 +124,7 @@ it('mamba 24.5M benchmark', async () => {
     threads: THREADS,
     rounds: RUNS,
     prefillChunk: PREFILL_CHUNK,
-    note: 'medians over round-robin rounds after a warm-up round; other processes shared the 2 cores (see loadavg)',
+    note: 'medians over round-robin rounds after a warm-up round; cpu_ms = user+system of all threads (the work itself with 1 thread); other processes shared the 2 cores (see loadavg)',
     loadavg: { before: loadBefore, after: loadavg() },
     results,
   });
