@@ -132,7 +132,7 @@ describe('densessm generate', () => {
     ]);
     const inspect = await runCli(['inspect', withAssets]);
     expect(inspect.stdout).toMatch(
-      /drafters +draft model .*draft \(dense_retnet, [\d.]+K params\), heads .*medusa\.safetensors \([\d.]+K params\), lookahead .*lookahead\.safetensors/,
+      /drafters +draft model .*draft \(dense_retnet, [\d.]+K params\), heads .*medusa_heads\.safetensors \([\d.]+K params\), lookahead .*lookahead\.safetensors/,
     );
   });
 
@@ -144,7 +144,7 @@ describe('densessm generate', () => {
     const heads = await runCli(['generate', '--model', odd, '-n', '4', '--draft', 'heads', 'hi']);
     expect(heads.code).toBe(3);
     expect(heads.stderr).toMatch(
-      /\ndensessm: error: .*odd_heads\.safetensors holds no medusa\.0\.weight[^\n]*\n$/,
+      /\ndensessm: error: .*odd_heads\.safetensors holds no medusa_heads\.0\.weight[^\n]*\n$/,
     );
     expect(heads.stderr).not.toMatch(STACK_LINE);
     const auto = await runCli(['generate', '--model', odd, '-n', '4', '--json', 'hi']);

@@ -106,8 +106,8 @@ export async function writeTinyModel(options: { seed?: number; eos?: boolean } =
 
 /**
  * Random drafter assets in the layout `densessm` looks for: a smaller draft model in `draft/`, Medusa heads in
- * `heads/medusa.safetensors` (`medusa.{k}.weight [d, d]`, `medusa.{k}.bias [d]`) and PaSS embeddings in
- * `lookahead.safetensors` (`lookahead.embeddings [k, d]`), the tensor names @densessm/speculative reads.
+ * `medusa_heads.safetensors` (`medusa_heads.{i}.weight [d, d]`, `medusa_heads.{i}.bias [d]`) and PaSS embeddings in
+ * `lookahead.safetensors` (`lookahead.embeddings [k, d]`): the layout of models/README.md.
  */
 export async function writeDrafterAssets(folder: string, seed = 11): Promise<void> {
   const d = TINY_CONFIG.hidden_size;
@@ -119,10 +119,10 @@ export async function writeDrafterAssets(folder: string, seed = 11): Promise<voi
     await copyFile(join(draft, f), join(folder, 'draft', f));
   const heads = new Map<string, ReturnType<typeof float32>>();
   for (let k = 0; k < 2; k++) {
-    heads.set(`medusa.${k}.weight`, float32([d, d], small(d * d)));
-    heads.set(`medusa.${k}.bias`, float32([d], small(d)));
+    heads.set(`medusa_heads.${k}.weight`, float32([d, d], small(d * d)));
+    heads.set(`medusa_heads.${k}.bias`, float32([d], small(d)));
   }
-  await writeSafetensorsFile(join(folder, 'heads', 'medusa.safetensors'), heads);
+  await writeSafetensorsFile(join(folder, 'medusa_heads.safetensors'), heads);
   await writeSafetensorsFile(join(folder, 'lookahead.safetensors'), {
     'lookahead.embeddings': float32([3, d], small(3 * d)),
   });
