@@ -21,6 +21,12 @@ export interface HfTokenizerOptions {
   config?: TokenizerConfig;
   /** Overrides the EOS id (generation_config.json's `eos_token_id` wins over tokenizer_config.json). */
   eosTokenId?: number;
+  /**
+   * transformers' legacy clean-up (" ." -> ".", " n't" -> "n't", ...) after decoding. Default false
+   * whatever tokenizer_config.json says, as in the `tokenizers` library and text-generation-inference:
+   * the clean-up rewrites text across token boundaries, so streamed chunks could not match decode().
+   */
+  cleanUpTokenizationSpaces?: boolean;
 }
 
 const BYTE_TOKEN = /^<0x[0-9A-Fa-f]{2}>$/;
@@ -215,7 +221,7 @@ export class HfTokenizer implements Tokenizer {
     const replaced = replaceByteFallback(core.decoder);
     core.decoder = replaced.decoder;
     this.byteFallbackDecoder = replaced.found;
-    this.cleanUp = this.config.clean_up_tokenization_spaces === true;
+    this.cleanUp = options.cleanUpTokenizationSpaces === true;
 
     const vocab = (this.core as unknown as { model: { vocab: Array<string | undefined> } }).model.vocab;
     this.vocabSize = vocab.length;

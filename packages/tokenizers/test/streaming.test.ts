@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteLevelTokenizer } from '../src/byte-level.js';
+import { HfTokenizer } from '../src/hf-tokenizer.js';
 import { StreamingDetokenizer } from '../src/streaming-detokenizer.js';
 import type { Tokenizer } from '../src/tokenizer.js';
-import { expected, hfFixture, spmFixture, tiktokenFixture } from './helpers.js';
+import { expected, hfFixture, readJson, spmFixture, tiktokenFixture } from './helpers.js';
 
 const tokenizers: Array<[string, () => Tokenizer]> = [
   ['byte-level', () => new ByteLevelTokenizer()],
@@ -95,6 +96,17 @@ describe('StreamingDetokenizer', () => {
     expect(s.push([0xe6, 0x97])).toBe('');
     expect(s.flush()).toBe('\uFFFD');
     expect(tok.decode([0x61, 0xe6, 0x97])).toBe('a\uFFFD');
+  });
+
+  it("ignores tokenizer_config's clean_up_tokenization_spaces unless asked, so streaming stays exact", () => {
+    const json = readJson('bytelevel-bpe/tokenizer.json');
+    const legacyConfig = { clean_up_tokenization_spaces: true };
+    const plain = new HfTokenizer(json, { config: legacyConfig });
+    const ids = plain.encode("I do n't know .", { addSpecialTokens: false });
+    expect(plain.decode(ids)).toBe("I do n't know .");
+    expect(stream(plain, ids, [1]).join('')).toBe("I do n't know .");
+    const legacy = new HfTokenizer(json, { config: legacyConfig, cleanUpTokenizationSpaces: true });
+    expect(legacy.decode(ids)).toBe("I don't know.");
   });
 
   it('rejects out-of-range ids without corrupting the stream', () => {
