@@ -11,11 +11,15 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasApt = existsSync('/usr/bin/apt-get');
 if (!isRoot || !hasApt) {
   console.error(`Chromium is needed for the browser test and is not at ${path}.`);
-  console.error('Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.');
+  console.error(
+    'Install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary.',
+  );
   process.exit(1);
 }
 console.log('Installing Debian chromium for the browser test (apt-get install -y chromium)...');
-execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit' });
+execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', {
+  stdio: 'inherit',
+});
 if (!existsSync(path)) {
   console.error(`apt-get finished but ${path} is still missing; set CHROMIUM_PATH.`);
   process.exit(1);
