@@ -9,7 +9,7 @@
 //   node bench/server/load-test.mjs --spawn="--model models/x" --matrix 1,8,32 --drafters none,auto \
 //        --duration 15 --out bench/results/server-x.json
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '1' },
     out: { type: 'string' },
     note: { type: 'string' },
+    'server-log': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -79,6 +80,11 @@ async function startServer(flags) {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let buffered = '';
+  if (args['server-log']) child.stderr.pipe(createWriteStream(args['server-log']));
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`server exited unexpectedly: code ${code}, signal ${signal}`);
+  });
+  let stopping = false;
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start within 120 s')), 120_000);
     child.stderr.on('data', (chunk) => {
@@ -100,6 +106,7 @@ async function startServer(flags) {
   });
   const stop = () =>
     new Promise((resolve) => {
+      stopping = true;
       child.once('exit', resolve);
       child.kill('SIGTERM');
     });
