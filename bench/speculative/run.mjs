@@ -1,12 +1,14 @@
 // Speculative decoding benchmark: plain greedy vs each drafter on bench/prompts/*, batch 1 and 8, median of
 // >= 3 runs in one process; JSON to bench/results/speculative-<model>-<stamp>.json.
 // Usage (after `pnpm turbo run build --filter=@densessm/speculative...`):
-//   node bench/speculative/run.mjs [--model <hf-style folder>] [--max-tokens 64] [--runs 3] [--threads 2]
-// Without --model it writes a random-weight DenseRetNet of the DESIGN.md section 7 probe shape (hidden 512,
-// 12 layers, qk 256, v_factor 2, 2 heads, vocab 8192): speeds are real, acceptance reflects random weights.
-// Prompts are tokenized byte-level (UTF-8 bytes as ids), which any vocabulary >= 256 accepts.
+//   node bench/speculative/run.mjs [--model models/dense-retnet-23m] [--draft models/dense-retnet-2.6m-draft]
+//     [--max-tokens 64] [--runs 3] [--threads 2] [--sets code-completion,...] [--batch-sizes 1,8] [--drafters a,b]
+// With a model folder: its tokenizer.json encodes the prompts (after id 0, <|endoftext|>, as the models were
+// trained), and its medusa_heads.safetensors / lookahead.safetensors and --draft add those drafters.
+// With --model random: a random-weight DenseRetNet of the DESIGN.md section 7 probe shape (hidden 512, 12 layers,
+// qk 256, v_factor 2, 2 heads, vocab 8192), prompts as UTF-8 bytes: real speeds, random-weight acceptance.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -20,10 +22,14 @@ const { loadModel, resolveConfig } = await import(join(packages, 'models/dist/in
 const { float32 } = await import(join(packages, 'tensor/dist/index.js'));
 const { writeSafetensorsFile } = await import(join(packages, 'tensor/dist/node.js'));
 const spec = await import(join(packages, 'speculative/dist/index.js'));
+const { loadTokenizerFromDirectory } = await import(join(packages, 'tokenizers/dist/node.js'));
+const { readSafetensorsFile } = await import(join(packages, 'tensor/dist/node.js'));
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
+    draft: { type: 'string' },
+    drafters: { type: 'string' },
     'max-tokens': { type: 'string', default: '64' },
     runs: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
@@ -75,10 +81,16 @@ const probe = {
   dense_block_layers: 2,
   tie_word_embeddings: false,
 };
-const folder = values.model ?? (await randomCheckpoint(probe, 1));
+const shipped = join(root, 'models', readFileSync(join(root, 'models', 'DEFAULT'), 'utf8').trim());
+const random = values.model === 'random';
+const folder = random ? await randomCheckpoint(probe, 1) : (values.model ?? shipped);
 const backend = createNodeBackend({ threads: Number(values.threads) });
 const model = await loadModel(folder, { backend });
-const encoder = new TextEncoder();
+const tokenizer = existsSync(join(folder, 'tokenizer.json'))
+  ? (await loadTokenizerFromDirectory(folder)).tokenizer
+  : undefined;
+const bytes = new TextEncoder();
+const encode = (text) => (tokenizer ? [0, ...tokenizer.encode(text)] : [...bytes.encode(text)]);
 
 const promptDir = join(root, 'bench', 'prompts');
 const wanted = values.sets?.split(',');
@@ -87,18 +99,25 @@ for (const file of (await readdir(promptDir)).filter((f) => f.endsWith('.jsonl')
   const name = basename(file, '.jsonl');
   if (wanted && !wanted.includes(name)) continue;
   const lines = (await readFile(join(promptDir, file), 'utf8')).split('\n').filter((l) => l.trim());
-  promptSets.push({ name, prompts: lines.map((l) => Int32Array.from(encoder.encode(JSON.parse(l).prompt))) });
+  promptSets.push({ name, prompts: lines.map((l) => Int32Array.from(encode(JSON.parse(l).prompt))) });
 }
 
-const drafters = {
+const draftModel = values.draft ? await loadModel(values.draft, { backend }) : undefined;
+const asset = async (file) =>
+  existsSync(join(folder, file)) ? readSafetensorsFile(join(folder, file)) : undefined;
+const medusaHeads = await asset('medusa_heads.safetensors');
+const lookahead = await asset('lookahead.safetensors');
+const all = {
   'prompt-lookup': () => new spec.PromptLookupDrafter(),
   'token-recycling': () => new spec.TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
-  composite: () =>
-    new spec.CompositeDrafter([
-      new spec.PromptLookupDrafter(),
-      new spec.TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
-    ]),
+  ...(draftModel && { 'draft-model': () => new spec.DraftModelDrafter({ model: draftModel }) }),
+  ...(medusaHeads && { 'medusa-heads': () => spec.medusaHeadsFromTensors(model, medusaHeads) }),
+  ...(lookahead && { 'pass-lookahead': () => spec.lookaheadFromTensors(model, lookahead) }),
+  auto: () => spec.autoDrafter({ target: model, draftModel, medusaHeads }),
 };
+const drafters = Object.fromEntries(
+  Object.entries(all).filter(([name]) => !values.drafters || values.drafters.split(',').includes(name)),
+);
 
 const started = new Date();
 const rows = await spec.runSpeculativeBench({
@@ -116,12 +135,13 @@ const rows = await spec.runSpeculativeBench({
 const report = {
   schema: 'densessm-speculative-bench/1',
   date: started.toISOString(),
-  model: values.model ? basename(folder) : { randomWeights: probe },
+  model: random ? { randomWeights: probe } : basename(folder),
+  draft: values.draft ? basename(values.draft) : undefined,
   modelType: model.modelType,
   threads: Number(values.threads),
   maxTokens: Number(values['max-tokens']),
   runs: Number(values.runs),
-  tokenizer: 'byte-level (UTF-8 bytes as ids)',
+  tokenizer: tokenizer ? 'tokenizer.json, prompts after id 0' : 'byte-level (UTF-8 bytes as ids)',
   peakRssBytes: process.resourceUsage().maxRSS * 1024,
   // Other work on the machine skews absolute speeds; ratios are measured interleaved, run by run.
   loadAverage1mAtEnd: loadavg()[0],
@@ -132,8 +152,9 @@ const out = join(
   root,
   'bench',
   'results',
-  `speculative-${values.model ? basename(folder) : 'random-dense-retnet-31m'}-${started.toISOString().slice(0, 16).replace(/-|:/g, '').replace('T', '-')}.json`,
+  `speculative-${random ? 'random-dense-retnet-31m' : basename(folder)}-${started.toISOString().slice(0, 16).replace(/-|:/g, '').replace('T', '-')}.json`,
 );
 await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${out}`);
 await model.dispose();
+await draftModel?.dispose();

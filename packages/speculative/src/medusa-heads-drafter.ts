@@ -73,14 +73,20 @@ export class MedusaHeadsDrafter implements Drafter {
     return requests.map(({ tokens, budget, hidden }) => {
       const tree = new DraftTree(tokens[tokens.length - 1]);
       if (!hidden) return tree;
-      const perHead = this.options.heads.map((head) => this.headCandidates(head, hidden));
-      const { parents, ranks, depths } = this.template;
+      // Heads are evaluated only for the depths the budget reaches (each is a full pass through the LM head).
+      const perHead: ReturnType<MedusaHeadsDrafter['headCandidates']>[] = [];
+      const candidatesAt = (depth: number) => {
+        perHead[depth - 1] ??= this.headCandidates(this.options.heads[depth - 1], hidden);
+        return perHead[depth - 1];
+      };
+      const { parents, ranks, depths, byScore } = this.template;
       const placed = new Int32Array(parents.length).fill(-1);
       placed[0] = 0;
-      for (let t = 1; t < parents.length && tree.size - 1 < budget; t++) {
+      for (let k = 1; k < byScore.length && tree.size - 1 < budget; k++) {
+        const t = byScore[k];
         const parent = placed[parents[t]];
         if (parent < 0) continue;
-        const { tokens: candidates, probabilities } = perHead[depths[t] - 1];
+        const { tokens: candidates, probabilities } = candidatesAt(depths[t]);
         placed[t] = tree.addChild(parent, candidates[ranks[t]], {
           score: tree.scores[parent] * probabilities[ranks[t]],
         });

@@ -49,7 +49,9 @@ export function meanAcceptedLength(m: SpeculationMetrics): number {
 
 /** Fraction of passes that reached depth d + 1 and accepted it. */
 export function acceptanceByDepth(m: SpeculationMetrics): number[] {
-  return m.proposedAtDepth.map((proposed, d) => (proposed === 0 ? 0 : m.acceptedAtDepth[d] / proposed));
+  return m.proposedAtDepth.map((proposed, d) =>
+    proposed === 0 ? 0 : (m.acceptedAtDepth[d] ?? 0) / proposed,
+  );
 }
 
 export function addMetrics(into: SpeculationMetrics, from: SpeculationMetrics): void {

@@ -48,5 +48,12 @@ describe('buildTreeTemplate', () => {
     t.parents.forEach((p, i) => {
       expect(p).toBeLessThan(i);
     });
+    // Every prefix of the score order is a subtree: a node's parent always comes before it.
+    const seen = new Set<number>();
+    for (const node of t.byScore) {
+      if (node > 0) expect(seen.has(t.parents[node])).toBe(true);
+      seen.add(node);
+    }
+    expect(t.byScore[0]).toBe(0);
   });
 });

@@ -62,10 +62,11 @@ export class TokenRecyclingDrafter implements Drafter {
   propose(requests: readonly DraftRequest[]): DraftTree[] {
     return requests.map(({ tokens, budget }) => {
       const tree = new DraftTree(tokens[tokens.length - 1]);
-      const { parents, ranks, scores } = this.template;
+      const { parents, ranks, scores, byScore } = this.template;
       const placed = new Int32Array(parents.length).fill(-1);
       placed[0] = 0;
-      for (let t = 1; t < parents.length && tree.size - 1 < budget; t++) {
+      for (let k = 1; k < byScore.length && tree.size - 1 < budget; k++) {
+        const t = byScore[k];
         const parent = placed[parents[t]];
         if (parent < 0) continue;
         const token = this.matrix[tree.tokens[parent] * this.successors + ranks[t]];

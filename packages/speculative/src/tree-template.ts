@@ -11,6 +11,11 @@ export interface TreeTemplate {
   readonly depths: Int32Array;
   /** Product of the rank priors along the path: the template's own estimate that a node is accepted. */
   readonly scores: Float64Array;
+  /**
+   * Node indices (root first) by decreasing score, ties by index. Every prefix is a subtree (a child never
+   * outscores its parent), and the best one for its size: drafters cut the template to a budget with it.
+   */
+  readonly byScore: Int32Array;
 }
 
 export interface TreeTemplateOptions {
@@ -67,7 +72,10 @@ export function buildTreeTemplate(options: TreeTemplateOptions): TreeTemplate {
   order.forEach((node, at) => {
     position[node] = at;
   });
+  const sortedScores = Float64Array.from(order, (node) => scores[node]);
+  const byScore = Int32Array.from(order.keys()).sort((a, b) => sortedScores[b] - sortedScores[a] || a - b);
   return {
+    byScore,
     parents: Int32Array.from(order, (node) => (parents[node] < 0 ? -1 : position[parents[node]])),
     ranks: Int32Array.from(order, (node) => ranks[node]),
     depths: Int32Array.from(order, (node) => depths[node]),
