@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { buildCase, CONFORMANCE_OPS, opCases } from '@densessm/backend-conformance';
+import { buildCase, CONFORMANCE_OPS, dtypeCases, opCases } from '@densessm/backend-conformance';
 import { assertPortable, nonPortableOps, PORTABLE_OPS, WEBGPU_LOWERINGS } from '@densessm/tensor';
 import { describe, expect, it } from 'vitest';
 
@@ -28,16 +28,17 @@ describe('PORTABLE_OPS', () => {
 interface WebGpuResult {
   name: string;
   ok: boolean;
+  ranOn?: string[];
   cpuNodes?: string[];
 }
 
 describe('PORTABLE_OPS against the recorded WebGPU run (tools/backend-conformance/webgpu/results.json)', () => {
   const file = new URL('../../../tools/backend-conformance/webgpu/results.json', import.meta.url);
   const recorded = JSON.parse(readFileSync(file, 'utf8')) as { providers: string[]; results: WebGpuResult[] };
-  const cases = new Map(opCases().map((c) => [c.name, c]));
+  const cases = new Map([...opCases(), ...dtypeCases()].map((c) => [c.name, c]));
 
   it('ran on WebGPU and covers every current op case', () => {
-    expect(recorded.providers).toEqual(['webgpu']);
+    expect(recorded.providers).toEqual(['webgpu', 'wasm']);
     expect(recorded.results.map((r) => r.name).sort()).toEqual([...cases.keys()].sort());
   });
 
@@ -47,6 +48,14 @@ describe('PORTABLE_OPS against the recorded WebGPU run (tools/backend-conformanc
       const isFloat16 = c.expected.some((t) => t.dtype === 'float16');
       if (isFloat16) continue; // float16 needs the adapter's shader-f16 feature (documented)
       expect(() => assertPortable(buildCase(c).builder), r.name).toThrow();
+    }
+  });
+
+  it('backend-web kept exactly the float16 graphs off WebGPU (the recorded adapter has no shader-f16)', () => {
+    for (const r of recorded.results) {
+      const c = cases.get(r.name)!;
+      const float16 = [...c.expected, ...c.inputs.map((i) => i.tensor)].some((t) => t.dtype === 'float16');
+      expect(r.ranOn, r.name).toEqual(float16 ? ['wasm'] : ['webgpu', 'wasm']);
     }
   });
 

@@ -28,15 +28,32 @@ export interface WebBackend extends Backend {
   readonly executionProviders: Promise<readonly WebExecutionProvider[]>;
 }
 
+interface GpuAdapterLike {
+  readonly features?: { has(name: string): boolean };
+}
+
+async function requestAdapter(): Promise<GpuAdapterLike | undefined> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } } })
+    .navigator?.gpu;
+  if (!gpu) return undefined;
+  try {
+    return (await gpu.requestAdapter()) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when this JavaScript environment exposes a WebGPU adapter. */
 export async function isWebGpuAvailable(): Promise<boolean> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
+  return (await requestAdapter()) !== undefined;
+}
+
+/**
+ * True when WebGPU can compute in float16 (the adapter has 'shader-f16'). Without it onnxruntime-web 1.30 returns
+ * zeros from float16 kernels (measured), so this backend runs graphs with float16 inputs/outputs on wasm instead.
+ */
+export async function isWebGpuFloat16Available(): Promise<boolean> {
+  return (await requestAdapter())?.features?.has('shader-f16') ?? false;
 }
 
 function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[]): kit.OrtTensorLike {
@@ -95,6 +112,11 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
     return list;
   })();
   let counter = 0;
+  let float16OnGpu: Promise<boolean> | undefined;
+  const usesFloat16 = (session: { inputMetadata?: unknown; outputMetadata?: unknown }) =>
+    [session.inputMetadata, session.outputMetadata].some(
+      (list) => Array.isArray(list) && list.some((m: { type?: string }) => m?.type === 'float16'),
+    );
 
   const create = async (
     model: Uint8Array,
@@ -125,7 +147,17 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
       let used: readonly WebExecutionProvider[] = eps;
       const session = await enqueueCreate(async () => {
         try {
-          return await create(model, eps, so, name);
+          const created = await create(model, eps, so, name);
+          if (eps[0] === 'webgpu' && eps.includes('wasm') && usesFloat16(created)) {
+            float16OnGpu ??= isWebGpuFloat16Available();
+            if (!(await float16OnGpu)) {
+              // float16 kernels silently compute zeros on adapters without shader-f16: keep this graph on wasm
+              await created.release();
+              used = ['wasm'];
+              return await create(model, ['wasm'], so, name);
+            }
+          }
+          return created;
         } catch (first) {
           // WebGPU can fail at session creation (device lost, an op it cannot place): retry on wasm alone.
           if (eps.includes('webgpu') && eps.includes('wasm')) {

@@ -2,7 +2,15 @@
  * Op cases: each builds a small graph with GraphBuilder and states the exact expected outputs, computed in plain
  * TypeScript (reference.ts). Inputs are graph inputs (fed at run time) unless marked `constant`.
  */
-import { type DType, floatAttr, type GraphBuilder, int64, type Tensor, type Value } from '@densessm/tensor';
+import {
+  type DType,
+  float16ToFloat32Array,
+  floatAttr,
+  type GraphBuilder,
+  int64,
+  type Tensor,
+  type Value,
+} from '@densessm/tensor';
 import {
   type Arr,
   arr,
@@ -784,6 +792,83 @@ function halfRound(v: number): number {
   const r = Math.round(q);
   const tie = Math.abs(q - Math.trunc(q)) === 0.5;
   return (tie ? (Math.trunc(q) % 2 === 0 ? Math.trunc(q) : Math.trunc(q) + Math.sign(q)) : r) * ulp;
+}
+
+/** The float16 / dtype matrix: every engine dtype goes in and comes out, and float16 math works where models use it. */
+export function dtypeCases(): OpCase[] {
+  const cases: OpCase[] = [];
+  const x = arr([2, 3], [1, -2, 3, 0.5, 1024, -7]);
+  const dtypes: DType[] = ['float32', 'float16', 'int32', 'int64'];
+  for (const dt of dtypes) {
+    cases.push({
+      name: `dtype ${dt} in and out (Add with itself, Identity)`,
+      ops: ['Add'],
+      inputs: [{ tensor: toTensor(x, dt) }],
+      build: (g, [v]) => [g.op('Add', [v, v]), v],
+      expected: [
+        toTensor(
+          arr(
+            [2, 3],
+            x.data.map((v) => 2 * (dt.startsWith('int') ? Math.trunc(v) : v)),
+          ),
+          dt,
+        ),
+        toTensor(x, dt),
+      ],
+    });
+  }
+  const a = randomArr([3, 8], 7);
+  const b = randomArr([8, 4], 8);
+  const q = (t: number[]) => t.map((v) => halfOf(v));
+  const a16 = arr([3, 8], q(a.data));
+  const b16 = arr([8, 4], q(b.data));
+  cases.push({
+    name: 'float16 MatMul',
+    ops: ['MatMul'],
+    inputs: [{ tensor: toTensor(a16, 'float16') }, { tensor: toTensor(b16, 'float16') }],
+    build: (g, [p, r]) => g.op('MatMul', [p, r]),
+    expected: [toTensor(matmul(a16, b16), 'float16')],
+    tol: 4e-3,
+  });
+  cases.push({
+    name: 'float16 Mul, Sigmoid, ReduceSum',
+    ops: ['Mul', 'Sigmoid', 'ReduceSum'],
+    inputs: [{ tensor: toTensor(a16, 'float16') }],
+    build: (g, [p]) => [
+      g.op('Mul', [p, p]),
+      g.op('Sigmoid', [p]),
+      g.op('ReduceSum', [p, g.constant(int64([1], [1]))], { keepdims: 0 }),
+    ],
+    expected: [
+      toTensor(
+        arr(
+          [3, 8],
+          a16.data.map((v) => v * v),
+        ),
+        'float16',
+      ),
+      toTensor(
+        arr(
+          [3, 8],
+          a16.data.map((v) => 1 / (1 + Math.exp(-v))),
+        ),
+        'float16',
+      ),
+      toTensor(
+        arr(
+          [3],
+          [0, 1, 2].map((r) => a16.data.slice(r * 8, r * 8 + 8).reduce((s, v) => s + v, 0)),
+        ),
+        'float16',
+      ),
+    ],
+    tol: 4e-3,
+  });
+  return cases;
+}
+
+function halfOf(v: number): number {
+  return float16ToFloat32Array(toTensor(arr([], [v]), 'float16').data as Uint16Array)[0];
 }
 
 /** Every op type the cases exercise (what the conformance suite vouches for on CPU and wasm). */

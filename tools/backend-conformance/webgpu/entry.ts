@@ -5,12 +5,14 @@
 import { float16ToFloat32Array, type Tensor } from '@densessm/tensor';
 import { createWebBackend } from '../../../packages/backend-web/src/index.js';
 import { buildCaseGraph } from '../src/build.js';
-import { opCases } from '../src/cases.js';
+import { dtypeCases, opCases } from '../src/cases.js';
 
 interface CaseResult {
   name: string;
   ops: readonly string[];
   ok: boolean;
+  /** Providers the session ran on (['wasm'] when backend-web kept a float16 graph off WebGPU). */
+  ranOn?: readonly string[];
   maxAbsErr?: number;
   error?: string;
   cpuNodes?: string[];
@@ -33,14 +35,15 @@ for (const level of ['log', 'info', 'warn', 'debug', 'error'] as const) {
 
 async function main(): Promise<unknown> {
   const ort = await import('onnxruntime-web');
-  const backend = createWebBackend({ executionProviders: ['webgpu'] });
+  const backend = createWebBackend({ executionProviders: ['webgpu', 'wasm'] });
   const providers = await backend.executionProviders;
   const results: CaseResult[] = [];
-  for (const c of opCases()) {
+  for (const c of [...opCases(), ...dtypeCases()]) {
     const { bytes, feeds } = buildCaseGraph(c);
     const result: CaseResult = { name: c.name, ops: c.ops, ok: false };
     try {
       const session = await backend.createSession(bytes, { name: c.name });
+      result.ranOn = session.executionProviders;
       const out = await session.run(feeds);
       let maxAbsErr = 0;
       let bad = '';

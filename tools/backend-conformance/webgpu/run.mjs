@@ -126,4 +126,6 @@ console.log(
   `providers: ${result.providers.join(', ')}; ${result.results.length - failed.length}/${result.results.length} cases pass on WebGPU`,
 );
 for (const r of failed) console.log(`FAIL ${r.name}: ${r.error}`);
+for (const r of result.results.filter((x) => x.ranOn?.[0] !== 'webgpu'))
+  console.log(`ran on ${r.ranOn}: ${r.name}`);
 for (const r of fellBack) console.log(`CPU in ${r.name}: ${r.cpuNodes.join(' | ')}`);
