@@ -16,11 +16,11 @@ import { it } from 'vitest';
 import { createNodeBackend } from '../../packages/backend-node/src/index.js';
 import { modelFromCheckpoint, type WeightPlacement } from '../../packages/models/src/index.js';
 import { randomWeights } from '../../packages/models/src/testing.js';
-import { measureLanguageModel, speculationRatios, writeResult } from './harness.js';
+import { benchEnv, measureLanguageModel, speculationRatios, writeResult } from './harness.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const PLACEMENTS = (process.env.BENCH_WEIGHTS ?? 'initializers,inputs').split(',') as WeightPlacement[];
+const RUNS = Number(benchEnv('BENCH_RUNS', '7'));
+const THREADS = Number(benchEnv('BENCH_THREADS', '2'));
+const PLACEMENTS = benchEnv('BENCH_WEIGHTS', 'initializers,inputs').split(',') as WeightPlacement[];
 /** DESIGN.md section 7: DRAM read bandwidth of this machine with two threads (GB/s). */
 const DESIGN_BANDWIDTH_GBS = 34;
 const VOCAB = 8192;
@@ -65,7 +65,7 @@ it('dense_retnet ~31M benchmark', async () => {
     };
     console.log(placement, JSON.stringify(results[`weights_${placement}`], null, 1));
   }
-  writeResult('models-dense_retnet', process.env.BENCH_TAG ?? 'latest', {
+  writeResult('models-dense_retnet', benchEnv('BENCH_TAG', 'latest'), {
     model: {
       ...CONFIG,
       parameters,

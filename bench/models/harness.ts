@@ -7,6 +7,11 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { createRng, type LanguageModel, type TokenTree } from '../../packages/models/src/index.js';
 
+/** A benchmark knob from the environment (BENCH_*), or its default. */
+export function benchEnv(name: string, fallback: string): string {
+  return process.env[name] ?? fallback;
+}
+
 export function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return Number(sorted[Math.floor(sorted.length / 2)].toFixed(3));
