@@ -52,7 +52,7 @@ it('profile', async () => {
         };
     const built = buildForwardGraph(prepared, spec, 'initializers');
     const sess = await ort.InferenceSession.create(built.bytes, {
-      intraOpNumThreads: 2,
+      intraOpNumThreads: Number(process.env.THREADS ?? 2),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
@@ -124,7 +124,7 @@ it('profile', async () => {
             .map(([op, r]) => `${op.padEnd(22)} ${(r.dur / runs / 1000).toFixed(3)} ms  x${r.count / runs}`)
             .join('\n'),
       );
-      unlinkSync(file);
+      if (process.env.KEEP !== '1') unlinkSync(file);
     }
     await sess.release();
   }

@@ -30,9 +30,6 @@ import { mambaNames } from './weights.js';
 
 const DEFAULT_PREFILL_CHUNK = 64;
 
-/** State kinds of a Mamba `PackedState`: `conv [L, K-1, E]` (rows of past x, oldest first) and `ssm [L, E, N]`. */
-export const MAMBA_STATE_KINDS = ['conv', 'ssm'] as const;
-
 /** Per-node deltas of one verified tree, consumed by `commit` (opaque to callers). */
 interface MambaDeltas {
   readonly position: number;
@@ -58,7 +55,10 @@ const f32 = (dims: readonly number[], data: Float32Array): Tensor<'float32'> => 
   data,
 });
 
-/** `mamba` / `dense_mamba` behind the LanguageModel contract (DESIGN.md section 4). */
+/**
+ * `mamba` / `dense_mamba` behind the LanguageModel contract (DESIGN.md section 4). States are `PackedState`s with
+ * `conv [L, K-1, E]` (rows of past conv inputs, oldest first) and `ssm [L, N, E]` (README.md).
+ */
 export class MambaModel implements LanguageModel {
   readonly modelType: string;
   readonly vocabSize: number;
@@ -154,7 +154,7 @@ export class MambaModel implements LanguageModel {
     const S = states.length;
     return {
       [IO.conv]: f32([S, c.numLayers, c.convKernel - 1, c.intermediateSize], packed('conv', this.convSize)),
-      [IO.ssm]: f32([S, c.numLayers, c.intermediateSize, c.stateSize], packed('ssm', this.ssmSize)),
+      [IO.ssm]: f32([S, c.numLayers, c.stateSize, c.intermediateSize], packed('ssm', this.ssmSize)),
     };
   }
 

@@ -23,7 +23,7 @@ export interface PreparedLayer {
   /** dt_proj^T [R, E] and bias [E]. */
   readonly dtProj: GraphWeight;
   readonly dtBias: GraphWeight;
-  /** A = -exp(A_log) [E, N] (SPEC.md), computed once. */
+  /** A^T = -exp(A_log)^T [N, E] (SPEC.md's A, transposed like the state), computed once. */
   readonly a: GraphWeight;
   readonly d: GraphWeight;
   /** out_proj^T [E, d] (+ bias [d]). */
@@ -48,8 +48,9 @@ export interface PreparedMamba {
   readonly layers: readonly PreparedLayer[];
 }
 
-function negExp(t: Tensor<'float32'>): Tensor<'float32'> {
-  return { dtype: 'float32', dims: [...t.dims], data: t.data.map((v) => -Math.exp(v)) };
+/** A_log [E, N] -> A^T = -exp(A_log)^T [N, E]. */
+function negExpTransposed(t: Tensor<'float32'>): Tensor<'float32'> {
+  return transposed({ dtype: 'float32', dims: [...t.dims], data: t.data.map((v) => -Math.exp(v)) });
 }
 
 /** conv1d.weight [E, 1, K] -> [K, E]. */
@@ -82,7 +83,7 @@ export function prepareMambaWeights(config: MambaConfig, weights: ModelWeights):
       xProj: derived(n('mixer.x_proj.weight'), 'T', transposed),
       dtProj: derived(n('mixer.dt_proj.weight'), 'T', transposed),
       dtBias: plain(n('mixer.dt_proj.bias')),
-      a: derived(n('mixer.A_log'), 'A', negExp),
+      a: derived(n('mixer.A_log'), 'AT', negExpTransposed),
       d: plain(n('mixer.D')),
       outProj: derived(n('mixer.out_proj.weight'), 'T', transposed),
       outProjBias: optional(n('mixer.out_proj.bias')),

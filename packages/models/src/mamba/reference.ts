@@ -6,7 +6,8 @@ import { mambaNames } from './weights.js';
 
 /**
  * The state of the reference, in the graph model's layout: per layer `conv [K-1, E]` (the last K-1 x fed to the
- * conv, oldest row first; SPEC.md's `conv [E, K-1]` transposed) and `ssm [E, N]`; packed as `[L, ...]`.
+ * conv, oldest row first; SPEC.md's `conv [E, K-1]` transposed) and `ssm [N, E]` (SPEC.md's `[E, N]` transposed);
+ * packed as `[L, ...]`.
  */
 class MambaReferenceState implements ReferenceState {
   constructor(
@@ -126,8 +127,8 @@ export class MambaReference implements ReferenceModel {
       let ye = D[e] * xc[e];
       for (let n = 0; n < N; n++) {
         // h[e,n] <- exp(dt[e] A[e,n]) h[e,n] + dt[e] B[n] xc[e],  A = -exp(A_log)
-        const hn = Math.exp(-dt[e] * Math.exp(aLog[e * N + n])) * ssm[e * N + n] + dt[e] * B[n] * xc[e];
-        ssm[e * N + n] = hn;
+        const hn = Math.exp(-dt[e] * Math.exp(aLog[e * N + n])) * ssm[n * E + e] + dt[e] * B[n] * xc[e];
+        ssm[n * E + e] = hn;
         ye += C[n] * hn;
       }
       y[e] = ye;
