@@ -69,7 +69,7 @@ it('profile', async () => {
         [n, 512],
       ),
       [IO.conv]: new ort.Tensor('float32', new Float32Array(L * 3 * E), [1, L, 3, E]),
-      [IO.ssm]: new ort.Tensor('float32', new Float32Array(L * E * N), [1, L, E, N]),
+      [IO.ssm]: new ort.Tensor('float32', new Float32Array(L * E * N), [1, L, N, E]),
     };
     if (!step) {
       feeds[IO.levelSizes] = new ort.Tensor('int64', layout.levelSizes, [layout.levels]);
