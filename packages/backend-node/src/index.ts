@@ -18,6 +18,11 @@ export interface NodeBackendOptions extends kit.OrtBackendOptions {
    * of falling back to CPU. Default false: fall back, and the session's `executionProviders` says ['cpu'].
    */
   strictExecutionProviders?: boolean;
+  /**
+   * onnxruntime's process-wide log level (`ort.env.logLevel`), effective only before the first session of the
+   * process. Default: onnxruntime's ('warning'). 'fatal' also hides the error it logs when a provider fails to load.
+   */
+  logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 }
 
 /** A session of this backend; `executionProviders` tells what it actually runs on. */
@@ -68,6 +73,7 @@ function makeTensor(dtype: DType, data: Tensor['data'], dims: readonly number[])
  * execution. Sessions validate feeds and report failures as `BackendError` naming the session.
  */
 export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend {
+  if (options.logLevel) ort.env.logLevel = options.logLevel;
   const available = availableProviders();
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) {
@@ -92,7 +98,8 @@ export function createNodeBackend(options: NodeBackendOptions = {}): NodeBackend
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: sessionOptions.graphOptimization ?? options.graphOptimization ?? 'all',
-          logSeverityLevel: 3,
+          // 4 = fatal only: run errors reach the caller as BackendError with the full message, no need to log twice
+          logSeverityLevel: 4,
         });
       let session: ort.InferenceSession;
       let used: readonly string[] = eps;

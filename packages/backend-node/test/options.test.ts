@@ -4,6 +4,10 @@ import { BackendError, float32 } from '@densessm/tensor';
 import { describe, expect, it } from 'vitest';
 import { createNodeBackend } from '../src/index.js';
 
+// onnxruntime logs (at error level) the CUDA provider library it cannot load in the fallback test below; this
+// file's first backend sets the process-wide level before any session exists, so the expected failure stays quiet.
+createNodeBackend({ logLevel: 'fatal' });
+
 describe('createNodeBackend options', () => {
   it('defaults to os.availableParallelism() threads and the CPU provider', async () => {
     const b = createNodeBackend();

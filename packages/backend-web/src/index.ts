@@ -128,7 +128,7 @@ export function createWebBackend(options: WebBackendOptions = {}): WebBackend {
       executionProviders: [...eps],
       executionMode: 'sequential',
       graphOptimizationLevel: so.graphOptimization ?? options.graphOptimization ?? 'all',
-      logSeverityLevel: 3,
+      logSeverityLevel: 4, // fatal only: errors reach the caller as BackendError with the full message
       logId: name,
     });
 
