@@ -82,19 +82,23 @@ export abstract class GraphModel implements LanguageModel {
     items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
   ): Promise<void>;
 
-  /** Runs the graph under `key`, building its session on first use; weight feeds are added. */
+  /**
+   * Runs the graph under `key`, building its session on first use; weight feeds are added. `into` receives
+   * outputs in caller-owned tensors (see `Session.run`), e.g. a state's recycled arrays.
+   */
   protected async run(
     key: string,
     build: () => BuiltGraph,
     feeds: Record<string, Tensor>,
     outputs?: readonly string[],
+    into?: Readonly<Record<string, Tensor>>,
   ): Promise<Record<string, Tensor>> {
     const session = await this.sessions.get(key, () => {
       const built = build();
       this.weightFeeds.set(key, built.weightFeeds);
       return built.bytes;
     });
-    return session.run({ ...this.weightFeeds.get(key), ...feeds }, outputs);
+    return session.run({ ...this.weightFeeds.get(key), ...feeds }, outputs, into ? { into } : undefined);
   }
 
   protected prefillItems(items: readonly { state: SequenceState; tokens: Int32Array }[]) {

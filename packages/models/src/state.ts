@@ -2,11 +2,15 @@ import { ModelError } from './errors.js';
 import type { SequenceState } from './language-model.js';
 
 /**
- * A sequence's recurrent state as a few packed fp32 tensors (one per kind, all layers: e.g. RetNet `kv`,
- * Mamba `conv` and `ssm`), plus its position. States are immutable values: a model that advances a state swaps
- * in new arrays (which may be views into one batch output), it never writes into arrays it handed out.
+ * A sequence's recurrent state as a few named fp32 tensors (e.g. RetNet `kv.{l}`, Mamba `conv` and `ssm`), plus
+ * its position. A model advances a state by swapping in new arrays (which may be views into one batch output);
+ * `tensors` stay valid until the state next advances, after which the model may reuse the previous arrays as
+ * the output buffers of a later pass (see `recycled`). Clones never share arrays.
  */
 export class PackedState implements SequenceState {
+  /** Arrays of the previous advance, free to be overwritten by the next one. */
+  private spare: Record<string, Float32Array> | undefined;
+
   constructor(
     /** The model that made this state; models refuse states of another model. */
     readonly owner: object,
@@ -29,10 +33,24 @@ export class PackedState implements SequenceState {
     return n;
   }
 
-  /** Replaces the tensors and position (the model's job after prefill/step/commit). */
-  advance(tensors: Record<string, Float32Array>, position: number): void {
+  /**
+   * Replaces the tensors and position (the model's job after prefill/step/commit). With `recycle`, the replaced
+   * arrays are kept for `recycled()` when each owns its whole buffer (views into a batch output are not).
+   */
+  advance(tensors: Record<string, Float32Array>, position: number, recycle = false): void {
+    const whole = Object.values(this.tensorData).every(
+      (t) => t.byteOffset === 0 && t.byteLength === t.buffer.byteLength,
+    );
+    this.spare = recycle && whole ? this.tensorData : undefined;
     this.tensorData = tensors;
     this.pos = position;
+  }
+
+  /** Takes the arrays the previous advance replaced (to receive the next pass's outputs), if any. */
+  recycled(): Record<string, Float32Array> | undefined {
+    const spare = this.spare;
+    this.spare = undefined;
+    return spare;
   }
 
   clone(): PackedState {

@@ -74,12 +74,35 @@ export class DenseRetNetModel extends GraphModel {
   }
 
   /** Runs the forward graph of `mode`; a batch of one runs the single-sequence graph (no slots). */
-  private forward(mode: ForwardMode, seqs: readonly SequenceNodes[], logitRows: readonly number[]) {
+  private forward(
+    mode: ForwardMode,
+    seqs: readonly SequenceNodes[],
+    logitRows: readonly number[],
+    into?: Record<string, Tensor>,
+  ) {
     const batched = seqs.length > 1;
     return this.run(
       batched ? `${mode}-batched` : mode,
       (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement, batched),
       forwardFeeds(this.feedContext, seqs, logitRows, mode === 'advance'),
+      undefined,
+      into,
+    );
+  }
+
+  /**
+   * `kv_out.{l}` outputs written into the state's recycled arrays (no fresh 6 MB allocation per pass), when it
+   * has them.
+   */
+  private recycledOutputs(state: PackedState): Record<string, Tensor> | undefined {
+    const spare = state.recycled();
+    if (!spare) return undefined;
+    const { H, dv, dk } = this.dims;
+    return Object.fromEntries(
+      Array.from({ length: this.dims.L }, (_, l) => [
+        `kv_out.${l}`,
+        tensorOf('float32', [H, dv, dk], spare[kvName(l)]),
+      ]),
     );
   }
 
@@ -104,10 +127,12 @@ export class DenseRetNetModel extends GraphModel {
       total += s.tokens.length;
       ends.push(total - 1);
     }
+    const single = seqs.length === 1;
     const out = await this.forward(
       'advance',
       seqs.map((s) => ({ ...s, ...chain(s.tokens.length) })),
       ends,
+      single ? this.recycledOutputs(seqs[0].state) : undefined,
     );
     const { H, dv, dk } = this.dims;
     const size = H * dv * dk;
@@ -115,7 +140,7 @@ export class DenseRetNetModel extends GraphModel {
       const tensors = this.layerTensors((l) =>
         (out[`kv_out.${l}`].data as Float32Array).subarray(b * size, (b + 1) * size),
       );
-      s.state.advance(tensors, s.state.position + s.tokens.length);
+      s.state.advance(tensors, s.state.position + s.tokens.length, single);
     });
     return this.rows(out, seqs.length, hidden);
   }
@@ -216,10 +241,12 @@ export class DenseRetNetModel extends GraphModel {
       }
       feeds.fold_w = tensorOf('float32', [H, P, 1], foldW);
       feeds.fold_decay = tensorOf('float32', [H, 1, 1], foldDecay);
-      const out = await this.run('commit', () => buildCommitGraph(this.config), feeds);
+      const into = this.recycledOutputs(state);
+      const out = await this.run('commit', () => buildCommitGraph(this.config), feeds, undefined, into);
       state.advance(
         this.layerTensors((l) => out[`kv_out.${l}`].data as Float32Array),
         state.position + P,
+        true,
       );
     }
   }
