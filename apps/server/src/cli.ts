@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { parseConfig, usage } from './config.js';
 import { ConfigError } from './errors.js';
+import { shippedDefaultModel } from './model-location.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseConfig>;
   try {
-    parsed = parseConfig(process.argv.slice(2), process.env);
+    parsed = parseConfig(process.argv.slice(2), process.env, shippedDefaultModel());
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`densessm-server: ${error.message}\n`);

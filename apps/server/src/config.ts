@@ -48,7 +48,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
 
 /** Flag name, environment variable, and how to read it. */
 const OPTIONS = {
-  model: { env: 'DENSESSM_MODEL', help: 'model folder (config.json, model.safetensors, tokenizer.json)' },
+  model: { env: 'DENSESSM_MODEL', help: 'model folder (default: the shipped models/DEFAULT)' },
   'model-name': { env: 'DENSESSM_MODEL_NAME', help: "id clients send as 'model' (default: the folder name)" },
   engine: {
     env: 'DENSESSM_ENGINE',
@@ -77,7 +77,7 @@ const OPTIONS = {
   threads: { env: 'DENSESSM_THREADS', help: 'onnxruntime intra-op threads (default: its own choice)' },
   'draft-model': {
     env: 'DENSESSM_DRAFT_MODEL',
-    help: 'draft model folder (default <model>/draft if present)',
+    help: 'draft model folder (default: <model>/draft or the one sibling *-draft)',
   },
   drafter: { env: 'DENSESSM_DRAFTER', help: "default drafter ('auto', 'none' or a drafter name)" },
   'shutdown-grace': {
@@ -119,6 +119,8 @@ export type ParsedCli = { help: true } | { help: false; config: ServerConfig };
 export function parseConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
+  /** The model to serve when neither --model nor DENSESSM_MODEL names one (the CLI passes the shipped default). */
+  defaultModelPath: string | null = null,
 ): ParsedCli {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -150,7 +152,7 @@ export function parseConfig(
       throw new ConfigError(`--engine must be 'model' or 'fake', got '${engine}'.`);
     config.engine = engine;
   }
-  config.modelPath = read('model') ?? null;
+  config.modelPath = read('model') ?? (config.engine === 'model' ? defaultModelPath : null);
   config.modelName = read('model-name') ?? null;
   config.host = read('host') ?? config.host;
   config.apiKey = read('api-key') ?? null;
@@ -179,7 +181,7 @@ export function parseConfig(
   }
   if (config.engine === 'model' && config.modelPath === null) {
     throw new ConfigError(
-      'No model: pass --model <folder> (or DENSESSM_MODEL), or --engine fake to try the HTTP layer.',
+      'No model: pass --model <folder> (or DENSESSM_MODEL; no shipped models/DEFAULT was found), or --engine fake.',
     );
   }
   if (config.apiKey !== null && config.apiKey.length < 8) {

@@ -24,6 +24,7 @@ import {
 } from './core.js';
 import type { ChatMessage, EngineInfo, EngineRequest, SpeculationSummary } from './engine.js';
 import { EngineLoadError } from './errors.js';
+import { findDraftModel } from './model-location.js';
 
 /** What the core needs from the model's tokenizer (`@densessm/tokenizers` provides it). */
 export interface TextCodec {
@@ -307,14 +308,14 @@ export async function createModelCore(
     }
   };
   const model = await load(spec.folder);
-  // The draft model: --draft-model, else one shipped inside the target's folder (the CLI's convention: <model>/draft).
-  const draftFolder = spec.draftFolder ?? join(spec.folder, 'draft');
   if (spec.draftFolder && !existsSync(join(spec.draftFolder, 'config.json'))) {
     throw new EngineLoadError(
       `--draft-model ${spec.draftFolder} has no config.json; point it at a model folder.`,
     );
   }
-  const draftModel = existsSync(join(draftFolder, 'config.json')) ? await load(draftFolder) : null;
+  // The draft model: --draft-model, else the one shipped with the target (<model>/draft or a sibling *-draft).
+  const draftFolder = spec.draftFolder ?? findDraftModel(spec.folder);
+  const draftModel = draftFolder === null ? null : await load(draftFolder);
   const core = new ModelCore(
     model,
     codec ?? (await loadTextCodec(spec.folder)),

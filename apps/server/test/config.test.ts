@@ -54,3 +54,14 @@ describe('parseConfig', () => {
     expect(parseConfig(['--help'], {})).toEqual({ help: true });
   });
 });
+
+describe('default model', () => {
+  it('serves the shipped default when neither the flag nor the environment names a model', () => {
+    const parsed = parseConfig([], {}, '/repo/models/shipped');
+    expect(parsed.help ? null : parsed.config.modelPath).toBe('/repo/models/shipped');
+    const flagged = parseConfig(['--model', '/other'], {}, '/repo/models/shipped');
+    expect(flagged.help ? null : flagged.config.modelPath).toBe('/other');
+    const fake = parseConfig(['--engine', 'fake'], {}, '/repo/models/shipped');
+    expect(fake.help ? null : fake.config.modelPath).toBeNull();
+  });
+});
