@@ -77,7 +77,7 @@ export function treeOf(shape: string, n: number, vocab: number, rand: () => numb
   return { tokens: randomTokens(n, vocab, rand), parents: TREE_SHAPES[shape](n) };
 }
 
-/** Writes `bench/results/<name>-<tag>.json` with the machine's description around `body`. */
+/** Writes `bench/results/<name>-<tag>.json` with the machine's description and the peak RSS around `body`. */
 export function writeResult(name: string, tag: string, body: Record<string, unknown>): string {
   const out = {
     benchmark: name,
@@ -85,6 +85,7 @@ export function writeResult(name: string, tag: string, body: Record<string, unkn
     cores: availableParallelism(),
     node: process.version,
     date: new Date().toISOString(),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
     ...body,
   };
   const dir = join(import.meta.dirname, '../results');

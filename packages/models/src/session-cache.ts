@@ -1,7 +1,13 @@
 import type { Backend, Session, SessionOptions } from '@densessm/tensor';
 import { ModelError } from './errors.js';
 
-/** Lazily built ONNX sessions, one per key (mode + shape bucket); built once, released together. */
+/** Sessions a model keeps by default; each weight-carrying session holds its own copy of the weights. */
+export const DEFAULT_MAX_SESSIONS = 8;
+
+/**
+ * Lazily built ONNX sessions, one per key (mode + shape bucket), least recently used first out when more than
+ * `maxSessions` exist (an evicted session is released once its submitted runs finish, and rebuilt if needed).
+ */
 export class SessionCache {
   private readonly sessions = new Map<string, Promise<Session>>();
   private disposed = false;
@@ -9,16 +15,24 @@ export class SessionCache {
   constructor(
     private readonly backend: Backend,
     private readonly options: SessionOptions,
+    private readonly maxSessions = DEFAULT_MAX_SESSIONS,
   ) {}
 
   get(key: string, build: () => Uint8Array): Promise<Session> {
     if (this.disposed)
       throw new ModelError('DISPOSED', `session '${key}' requested after the model was disposed`);
     let session = this.sessions.get(key);
-    if (!session) {
+    if (session) {
+      this.sessions.delete(key); // re-insert: Map order is the recency order
+    } else {
       session = this.backend.createSession(build(), { ...this.options, name: key });
-      this.sessions.set(key, session);
       session.catch(() => this.sessions.delete(key));
+    }
+    this.sessions.set(key, session);
+    while (this.sessions.size > this.maxSessions) {
+      const [oldest, evicted] = this.sessions.entries().next().value!;
+      this.sessions.delete(oldest);
+      evicted.then((s) => s.release()).catch(() => undefined);
     }
     return session;
   }
