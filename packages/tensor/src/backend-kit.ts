@@ -226,7 +226,10 @@ export class OrtSessionAdapter implements Session {
   private readonly known: ReadonlySet<string>;
   /** Some input's dtype is unknown (no metadata): take it from the feed. */
   private readonly untyped: boolean;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The last submitted run (serialised sessions chain on it). Resolves to nothing: outputs are not retained. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Runs not yet settled, so `release` can wait for them; each removes itself when it settles. */
+  private readonly inFlight = new Set<Promise<void>>();
   private released = false;
 
   constructor(
@@ -268,12 +271,18 @@ export class OrtSessionAdapter implements Session {
         ),
       );
     }
-    // Serialised: chain on the queue. Otherwise start now; either way the queue settles when all runs have.
+    // Serialised: chain on the last run. Otherwise start now. Bookkeeping promises resolve to nothing, so a
+    // run's outputs (multi-MB states) stay reachable only through the promise returned to the caller.
     const result = this.options.serialize
-      ? this.queue.then(() => this.runNow(feeds, outputs, options?.into))
+      ? this.tail.then(() => this.runNow(feeds, outputs, options?.into))
       : this.runNow(feeds, outputs, options?.into);
-    const settled = result.catch(() => undefined);
-    this.queue = this.options.serialize ? settled : Promise.all([this.queue, settled]);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tail = settled;
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
     return result;
   }
 
@@ -398,7 +407,7 @@ export class OrtSessionAdapter implements Session {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await this.queue;
+    await Promise.all(this.inFlight);
     await this.session.release();
   }
 }

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   BackendError,
@@ -134,5 +136,30 @@ describe('OrtSessionAdapter', () => {
     expect(fake.released).toBe(true);
     expect(((await pending).y.data as Float32Array)[0]).toBe(-1);
     await expect(s.run({ a: float32([1], [1]) })).rejects.toMatchObject({ code: 'SESSION_RELEASED' });
+  });
+
+  it('does not keep run outputs alive once the caller drops them (both modes)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (const serialize of [true, false]) {
+      const s = new OrtSessionAdapter(new FakeSession(), { name: 'f', makeTensor, serialize });
+      const refs: WeakRef<object>[] = [];
+      for (let i = 0; i < 4; i++) refs.push(new WeakRef((await s.run({ a: float32([1024]) }, ['y'])).y.data));
+      await new Promise((r) => setTimeout(r, 10));
+      gc();
+      await new Promise((r) => setTimeout(r, 0));
+      gc();
+      expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+      await s.release();
+    }
+  });
+
+  it('release waits for concurrent runs too', async () => {
+    const fake = new FakeSession();
+    const s = new OrtSessionAdapter(fake, { name: 'f', makeTensor, serialize: false });
+    const runs = [1, 2, 3].map((v) => s.run({ a: float32([1], [v]) }, ['y']));
+    await s.release();
+    expect(fake.active).toBe(0);
+    expect((await Promise.all(runs)).map((r) => (r.y.data as Float32Array)[0])).toEqual([-1, -2, -3]);
   });
 });
