@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type { LanguageModel } from '@densessm/models';
 import type { Backend } from '@densessm/tensor';
+import { type PreparedDrafter, prepareDrafter } from './drafters.js';
 import { readConfigJson, resolveModelFolder } from './model-location.js';
-import type { BackendName } from './options.js';
+import type { BackendName, DrafterChoice } from './options.js';
 import type { Terminal } from './terminal.js';
+import { type CliTokenizer, checkTokenizerFits, loadTokenizer } from './tokenizer.js';
 
 /**
  * The one place the CLI reaches into the engine's packages. They are imported lazily so that `--help`,
@@ -101,6 +103,44 @@ export function startActivity(
     fail() {
       clearInterval(timer);
       stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+/** Everything `generate` and `chat` run on: tokenizer, target model, drafter. */
+export interface GenerationSession {
+  readonly tokenizer: CliTokenizer;
+  readonly target: LoadedTarget;
+  readonly drafter: PreparedDrafter;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads in the order that fails fastest: tokenizer (small files), then the model, then the drafter and its
+ * assets (they need the model).
+ */
+export async function openGenerationSession(
+  folder: string,
+  options: { backend: BackendName; threads?: number },
+  drafterChoice: DrafterChoice,
+  terminal: Terminal,
+): Promise<GenerationSession> {
+  const tokenizer = await loadTokenizer(folder);
+  const target = await loadTarget(folder, options, terminal);
+  checkTokenizerFits(tokenizer, target.model, terminal);
+  const drafter = await prepareDrafter(drafterChoice, {
+    target: target.model,
+    modelFolder: folder,
+    loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
+    warn: (message) => terminal.warn(message),
+  });
+  return {
+    tokenizer,
+    target,
+    drafter,
+    async close() {
+      await drafter.dispose();
+      await target.model.dispose();
     },
   };
 }

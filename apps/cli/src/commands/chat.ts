@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
 import { generate } from '@densessm/speculative';
-import { prepareDrafter } from '../drafters.js';
 import { InterruptedError } from '../errors.js';
 import { speculativeStats, toSequenceOptions } from '../generation.js';
 import {
@@ -11,9 +10,9 @@ import {
   type SamplingOptions,
 } from '../options.js';
 import { formatStatsLine, GenerationClock } from '../report.js';
-import { loadTarget, openModelOnBackend, resolveModel } from '../runtime.js';
+import { openGenerationSession, resolveModel } from '../runtime.js';
 import { createTerminal, painter, writeOut } from '../terminal.js';
-import { type ChatMessage, checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
+import type { ChatMessage } from '../tokenizer.js';
 
 export interface ChatCommandOptions extends ModelOptions, SamplingOptions, OutputOptions {
   draft: string;
@@ -33,19 +32,15 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
   const paintOut = painter(process.stdout);
 
-  const tokenizer = await loadTokenizer(folder);
-
-  const target = await loadTarget(folder, options, terminal);
-  checkTokenizerFits(tokenizer, target.model, terminal);
+  const {
+    tokenizer,
+    target,
+    drafter: prepared,
+    close,
+  } = await openGenerationSession(folder, options, drafterChoice, terminal);
   if (!tokenizer.hasOwnChatTemplate) {
     terminal.warn(`${folder} ships no chat template; using plain "User:/Assistant:" turns`);
   }
-  const prepared = await prepareDrafter(drafterChoice, {
-    target: target.model,
-    modelFolder: folder,
-    loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-    warn: (message) => terminal.warn(message),
-  });
 
   const history: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }] : [];
   const lines = createInterface({
@@ -128,8 +123,7 @@ export async function runChat(options: ChatCommandOptions): Promise<void> {
     lines.off('SIGINT', onSigint);
     process.off('SIGINT', onSigint);
     lines.close();
-    await prepared.dispose();
-    await target.model.dispose();
+    await close();
   }
   if (interruptedAtPrompt) throw new InterruptedError();
   if (interactive) await writeOut('\n');

@@ -1,5 +1,4 @@
 import { generate } from '@densessm/speculative';
-import { prepareDrafter } from '../drafters.js';
 import { InterruptedError } from '../errors.js';
 import { speculativeStats, toSequenceOptions } from '../generation.js';
 import { readPrompt } from '../input.js';
@@ -13,9 +12,8 @@ import {
   type SamplingOptions,
 } from '../options.js';
 import { formatStatsLine, GenerationClock, type GenerationStats } from '../report.js';
-import { loadTarget, openModelOnBackend, resolveModel } from '../runtime.js';
+import { openGenerationSession, resolveModel } from '../runtime.js';
 import { createTerminal, writeOut } from '../terminal.js';
-import { checkTokenizerFits, loadTokenizer } from '../tokenizer.js';
 
 export interface GenerateCommandOptions extends ModelOptions, SamplingOptions, OutputOptions {
   file?: string;
@@ -31,16 +29,12 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
   const prompt = await readPrompt(words, options.file);
   const terminal = createTerminal({ quiet: options.quiet === true || options.json === true });
 
-  const tokenizer = await loadTokenizer(folder);
-
-  const target = await loadTarget(folder, options, terminal);
-  checkTokenizerFits(tokenizer, target.model, terminal);
-  const prepared = await prepareDrafter(drafterChoice, {
-    target: target.model,
-    modelFolder: folder,
-    loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-    warn: (message) => terminal.warn(message),
-  });
+  const {
+    tokenizer,
+    target,
+    drafter: prepared,
+    close,
+  } = await openGenerationSession(folder, options, drafterChoice, terminal);
   const promptIds = tokenizer.encode(prompt);
   const interrupt = onInterrupt();
   const clock = new GenerationClock();
@@ -72,7 +66,6 @@ export async function runGenerate(words: readonly string[], options: GenerateCom
       throw new InterruptedError(`interrupted after ${stats.generatedTokens} tokens`);
   } finally {
     interrupt.release();
-    await prepared.dispose();
-    await target.model.dispose();
+    await close();
   }
 }
