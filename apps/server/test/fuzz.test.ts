@@ -1,17 +1,6 @@
+import { createRng } from '@densessm/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_MODEL, metricValue, postJson, startTestServer, type TestServer } from './helpers.js';
-
-/** mulberry32: a seeded generator, so a failing case can be replayed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   kind: string;
@@ -276,7 +265,7 @@ describe('fuzzing with malformed requests', () => {
   });
 
   it('answers every malformed request with a 4xx and an OpenAI error body, then still serves', async () => {
-    const cases = generateCases(3000, seededRandom(20261122));
+    const cases = generateCases(3000, createRng(20261122));
     const failures: string[] = [];
     const statuses = new Map<number, number>();
     const kinds = new Set<string>();
