@@ -69,27 +69,15 @@ export async function drafterFactory(
         dispose: () => model.dispose(),
       };
     }
-    case 'heads': {
-      if (assets.heads === undefined) throw missing('heads', modelFolder);
-      const file = assets.heads;
-      const tensors = await readTensors(file);
-      speculative.medusaHeadsFromTensors(target, tensors, file); // fail now, not in the middle of a run
-      return {
-        label: 'heads',
-        create: () => speculative.medusaHeadsFromTensors(target, tensors, file),
-        dispose: nothing,
-      };
-    }
+    case 'heads':
     case 'lookahead': {
-      if (assets.lookahead === undefined) throw missing('lookahead', modelFolder);
-      const file = assets.lookahead;
+      const file = assets[choice.kind];
+      if (file === undefined) throw missing(choice.kind, modelFolder);
       const tensors = await readTensors(file);
-      speculative.lookaheadFromTensors(target, tensors, file); // fail now, not in the middle of a run
-      return {
-        label: 'lookahead',
-        create: () => speculative.lookaheadFromTensors(target, tensors, file),
-        dispose: nothing,
-      };
+      const build =
+        choice.kind === 'heads' ? speculative.medusaHeadsFromTensors : speculative.lookaheadFromTensors;
+      build(target, tensors, file); // fail now (wrong names or shapes), not in the middle of a run
+      return { label: choice.kind, create: () => build(target, tensors, file), dispose: nothing };
     }
     case 'auto': {
       // Every asset the model ships joins the copy-style drafters; one that does not fit this model (wrong

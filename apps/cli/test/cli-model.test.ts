@@ -318,22 +318,8 @@ describe('densessm bench', () => {
     const prompts = join(work, 'prompts.txt');
     writeFileSync(prompts, 'one two three one two three\n\nabc abc abc abc\n');
     const out = join(work, 'results', 'bench.json');
-    const run = await runCli([
-      'bench',
-      '--model',
-      model,
-      '--prompts',
-      prompts,
-      '--repeats',
-      '1',
-      '-n',
-      '8',
-      '--batch-sizes',
-      '1,2',
-      '--json',
-      '--out',
-      out,
-    ]);
+    const benchArgs = ['bench', '--model', model, '--prompts', prompts, '--repeats', '1', '--out', out];
+    const run = await runCli([...benchArgs, '-n', '8', '--batch-sizes', '1,2', '--json']);
     expect(run.code).toBe(0);
     const stdout = JSON.parse(run.stdout) as { file: string };
     expect(stdout.file).toBe(out);
@@ -362,24 +348,7 @@ describe('densessm bench', () => {
     const readme = join(work, 'README.md');
     writeFileSync(readme, '# Benchmarks\n\nHand-written notes.\n');
     for (let i = 0; i < 2; i++) {
-      const again = await runCli([
-        'bench',
-        '--model',
-        model,
-        '--prompts',
-        prompts,
-        '--repeats',
-        '1',
-        '-n',
-        '4',
-        '--drafters',
-        'lookup',
-        '--readme',
-        readme,
-        '--out',
-        out,
-        '-q',
-      ]);
+      const again = await runCli([...benchArgs, '-n', '4', '--drafters', 'lookup', '--readme', readme, '-q']);
       expect(again.code).toBe(0);
       expect(again.stdout).toMatch(/^prompts +batch +drafter +tok\/s/);
     }
