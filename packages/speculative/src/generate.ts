@@ -1,5 +1,6 @@
 import type { LanguageModel } from '@densessm/models';
 import { SpeculativeError } from './errors.js';
+import { yieldToEventLoop } from './event-loop.js';
 import type { SpeculationMetrics } from './metrics.js';
 import {
   type SequenceOptions,
@@ -101,6 +102,7 @@ export function generate(
   const done = (async () => {
     try {
       while (batch.size > 0) {
+        await yieldToEventLoop();
         for (const event of await batch.runRound()) {
           const stream = streams.get(event.sequenceId)!;
           stream.push(event.tokens);

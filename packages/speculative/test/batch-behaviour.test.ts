@@ -83,6 +83,16 @@ describe('the generation loop', () => {
     expect(results[1].finishReason).toBe('stop');
   });
 
+  it('an abort from a timer lands between rounds even when model calls resolve through microtasks only', async () => {
+    // The toy model never touches a macrotask (like onnxruntime-web in a Worker): the loop itself must yield.
+    const controller = new AbortController();
+    const run = generate(target, prompts(1), { maxTokens: 5000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 0);
+    const result = await run.sequences[0].result;
+    expect(result.finishReason).toBe('abort');
+    expect(result.tokens.length).toBeLessThan(5000);
+  });
+
   it('abort stops every sequence within one round', async () => {
     const controller = new AbortController();
     const maxDraftNodes = 16;
