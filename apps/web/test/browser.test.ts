@@ -85,7 +85,7 @@ describe('browser demo (headless Chromium, onnxruntime-web)', () => {
   async function openPage(query: string): Promise<Page> {
     const page = await browser.newPage();
     page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
+      if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`);
     });
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(`${baseUrl}${query}`);
