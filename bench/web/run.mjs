@@ -106,15 +106,10 @@ const result = {
   browser: {},
 };
 for (const drafter of drafters) {
-  const speeds = [];
-  let last;
-  for (let r = 0; r < runs; r++) speeds.push((last = nodeRun(drafter)).tokensPerSecond);
-  result.node[drafter] = {
-    tokensPerSecond: median(speeds),
-    runs: speeds,
-    meanAcceptedLength: last.meanAcceptedLength,
-    text: last.text,
-  };
+  const measured = Array.from({ length: runs }, () => nodeRun(drafter));
+  const speeds = measured.map((m) => m.tokensPerSecond);
+  const { meanAcceptedLength, text } = measured[measured.length - 1];
+  result.node[drafter] = { tokensPerSecond: median(speeds), runs: speeds, meanAcceptedLength, text };
 }
 for (const threads of [1, 2]) result.browser[`wasm-${threads}-thread`] = await browserRuns(threads);
 await browser.close();
