@@ -18,8 +18,6 @@ export interface DrafterContext {
   readonly modelFolder: string;
   /** Loads another model folder (a draft model) on the target's backend. */
   loadModel(folder: string): Promise<LanguageModel>;
-  /** Tells the user about something left out (stderr). */
-  warn(message: string): void;
 }
 
 const nothing = async () => {};
@@ -79,43 +77,13 @@ export async function drafterFactory(
       build(target, tensors, file); // fail now (wrong names or shapes), not in the middle of a run
       return { label: choice.kind, create: () => build(target, tensors, file), dispose: nothing };
     }
-    case 'auto': {
-      // Every asset the model ships joins the copy-style drafters; one that does not fit this model (wrong
-      // shapes or names) is left out with a warning rather than making the default drafter fail.
-      const usable = <T>(kind: string, value: T | undefined, check: (v: T) => unknown): T | undefined => {
-        if (value === undefined) return undefined;
-        try {
-          check(value);
-          return value;
-        } catch (error) {
-          context.warn(`--draft auto: leaving out ${kind}: ${(error as Error).message}`);
-          return undefined;
-        }
-      };
-      const headsTensors = assets.heads === undefined ? undefined : await readTensors(assets.heads);
-      const lookaheadTensors =
-        assets.lookahead === undefined ? undefined : await readTensors(assets.lookahead);
-      const medusaHeads = usable('heads', headsTensors, (t) =>
-        speculative.medusaHeadsFromTensors(target, t, assets.heads),
-      );
-      const lookahead = usable('lookahead', lookaheadTensors, (t) =>
-        speculative.lookaheadFromTensors(target, t, assets.lookahead),
-      );
-      const draftModel =
-        assets.draftModel === undefined ? undefined : await context.loadModel(assets.draftModel);
-      const parts = [
-        'lookup',
-        'recycling',
-        draftModel && 'draft-model',
-        medusaHeads && 'heads',
-        lookahead && 'lookahead',
-      ];
+    case 'auto':
+      // speculative's autoDrafter: the training-free pair that pays on CPU (its doc comment has the numbers).
       return {
-        label: `auto (${parts.filter(Boolean).join('+')})`,
-        create: () => speculative.autoDrafter({ target, draftModel, medusaHeads, lookahead }),
-        dispose: async () => draftModel?.dispose(),
+        label: 'auto (lookup+recycling)',
+        create: () => speculative.autoDrafter({ target }),
+        dispose: nothing,
       };
-    }
   }
 }
 

@@ -132,7 +132,6 @@ export async function openGenerationSession(
     target: target.model,
     modelFolder: folder,
     loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-    warn: (message) => terminal.warn(message),
   });
   return {
     tokenizer,

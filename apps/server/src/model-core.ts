@@ -40,7 +40,7 @@ export interface TextCodec {
 
 /**
  * Drafters a request may name; the names match the CLI's `--draft`. `auto` is speculative's `autoDrafter`
- * (prompt lookup + Token Recycling, plus the draft model in `<model>/draft` when the folder has one).
+ * (prompt lookup + Token Recycling); `draft-model` uses the draft model found beside the target.
  */
 const BASE_DRAFTERS = ['auto', 'none', 'lookup', 'recycling'] as const;
 type DrafterName = (typeof BASE_DRAFTERS)[number] | 'draft-model';
@@ -60,7 +60,7 @@ function makeDrafter(
     case 'draft-model':
       return draftModel ? new DraftModelDrafter({ model: draftModel }) : undefined;
     case 'auto':
-      return autoDrafter(draftModel ? { target, draftModel } : { target });
+      return autoDrafter({ target });
   }
 }
 

@@ -115,7 +115,7 @@ function drafterFor(state: Loaded, name: DrafterName): Drafter | undefined {
     recycling: () => new TokenRecyclingDrafter({ vocabSize: model.vocabSize }),
     heads: () => (state.heads ? medusaHeadsFromTensors(model, state.heads) : undefined),
     lookahead: () => (state.lookahead ? lookaheadFromTensors(model, state.lookahead) : undefined),
-    auto: () => autoDrafter({ target: model, medusaHeads: state.heads, lookahead: state.lookahead }),
+    auto: () => autoDrafter({ target: model }),
   };
   const drafter = made[name]();
   state.drafters.set(name, drafter);

@@ -15,9 +15,7 @@ describe('drafter assets', () => {
     expect(medusaHeadsFromTensors(withHead, heads).name).toBe('medusa-heads');
     const lookahead = new Map([['lookahead.embeddings', { dims: [2, 4], data: new Float32Array(8) }]]);
     expect(lookaheadFromTensors(target, lookahead).name).toBe('pass-lookahead');
-    expect(autoDrafter({ target: withHead, medusaHeads: heads, lookahead }).name).toBe(
-      'composite(prompt-lookup+token-recycling+medusa-heads+pass-lookahead)',
-    );
+    expect(autoDrafter({ target: withHead }).name).toBe('composite(prompt-lookup+token-recycling)');
   });
 
   it('says which tensor is wrong', () => {

@@ -1,7 +1,6 @@
 import type { LanguageModel } from '@densessm/models';
 import { float16ToFloat32Array } from '@densessm/tensor';
 import { CompositeDrafter } from './composite-drafter.js';
-import { DraftModelDrafter } from './draft-model-drafter.js';
 import type { Drafter } from './drafter.js';
 import { SpeculativeError } from './errors.js';
 import { type MedusaHead, MedusaHeadsDrafter } from './medusa-heads-drafter.js';
@@ -88,23 +87,18 @@ export function lookaheadFromTensors(
 
 export interface AutoDrafterOptions {
   target: LanguageModel;
-  draftModel?: LanguageModel;
-  medusaHeads?: ReadonlyMap<string, NamedTensor>;
-  lookahead?: ReadonlyMap<string, NamedTensor>;
 }
 
 /**
- * The default drafter: prompt lookup and Token Recycling (free: no model pass), plus whatever trained assets
- * the model ships (a draft model, Medusa heads, lookahead embeddings), merged under one budget.
+ * The drafter `auto` names in the CLI, server and web demo: prompt lookup + Token Recycling, the training-free
+ * pair that paid on CPU in `bench/results/speculative-*.json` (batch 1: 1.09-1.45x, identical output). The
+ * trained drafters (draft model, Medusa heads, PaSS lookahead) accept more tokens per pass but cost more than
+ * they save on CPU today (0.26-0.71x in the same runs: the heads and the draft model run as extra passes), so
+ * they are chosen by name, not by `auto`.
  */
 export function autoDrafter(options: AutoDrafterOptions): Drafter {
-  const { target } = options;
-  const parts: Drafter[] = [
+  return new CompositeDrafter([
     new PromptLookupDrafter(),
-    new TokenRecyclingDrafter({ vocabSize: target.vocabSize }),
-  ];
-  if (options.draftModel) parts.push(new DraftModelDrafter({ model: options.draftModel }));
-  if (options.medusaHeads) parts.push(medusaHeadsFromTensors(target, options.medusaHeads));
-  if (options.lookahead) parts.push(lookaheadFromTensors(target, options.lookahead));
-  return new CompositeDrafter(parts);
+    new TokenRecyclingDrafter({ vocabSize: options.target.vocabSize }),
+  ]);
 }

@@ -93,7 +93,6 @@ export async function runBench(options: BenchCommandOptions): Promise<void> {
           target: target.model,
           modelFolder: folder,
           loadModel: (f) => openModelOnBackend(f, target.backend, options.threads),
-          warn: (message) => terminal.warn(message),
         });
         factories.push(factory);
         drafters[factory.label] = () => factory.create() as Drafter;
