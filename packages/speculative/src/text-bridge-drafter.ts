@@ -94,7 +94,9 @@ export class TextBridgeDrafter implements Drafter {
     );
     for (let k = 0; k < this.draftTokens; k++) {
       const next = outputs.map((o) => greedyToken(o.logits, 0, this.model.vocabSize));
-      active.forEach((i, j) => drafted[i].push(next[j]));
+      active.forEach((i, j) => {
+        drafted[i].push(next[j]);
+      });
       if (k + 1 < this.draftTokens)
         outputs = await this.model.step(active.map((i, j) => ({ state: work[i], token: next[j] })));
     }
