@@ -29,6 +29,13 @@ import { type PreparedMamba, prepareMambaWeights } from './prepared.js';
 import { mambaNames } from './weights.js';
 
 const DEFAULT_PREFILL_CHUNK = 64;
+/**
+ * The scan is unrolled per tree level, so one decoding loop uses more graphs than the core's default 8: the step,
+ * verify at 1..8 levels, commit at 1..8 levels, prefill chunk + tails. Fewer makes the LRU rebuild sessions every
+ * round (measured: a step then costs ~260 ms). With weights as initializers each session holds its own copy of
+ * the weights; `weights: 'inputs'` shares one.
+ */
+const MAX_SESSIONS = 24;
 
 /** Per-node deltas of one verified tree, consumed by `commit` (opaque to callers). */
 interface MambaDeltas {
@@ -83,6 +90,7 @@ export class MambaModel implements LanguageModel {
     this.sessions = new SessionCache(
       options.backend,
       options.threads === undefined ? {} : { threads: options.threads },
+      MAX_SESSIONS,
     );
     this.placement = options.weights ?? 'initializers';
     this.prefillChunk = options.prefillChunk ?? DEFAULT_PREFILL_CHUNK;
