@@ -1,13 +1,22 @@
 // Benchmark (not a test): tokens/s of the browser demo in headless Chromium (onnxruntime-web wasm, 1 and 2
 // threads) against backend-node, same model, prompt and drafter, in one run. Median of --runs runs.
 // Usage: node bench/web/run.mjs [--runs 3] [--max-tokens 64]   (after `pnpm --filter @densessm/web build`)
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '../../apps/web/node_modules/playwright-core/index.mjs';
 import { preview } from '../../apps/web/node_modules/vite/dist/node/index.js';
+import { createNodeBackend } from '../../packages/backend-node/dist/index.js';
+import { loadModel } from '../../packages/models/dist/index.js';
+import {
+  autoDrafter,
+  generate,
+  meanAcceptedLength,
+  PromptLookupDrafter,
+  TokenRecyclingDrafter,
+} from '../../packages/speculative/dist/index.js';
+import { loadTokenizerFromDirectory } from '../../packages/tokenizers/dist/node.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const { values } = parseArgs({
@@ -19,30 +28,33 @@ const prompt = 'def fibonacci(n):';
 const drafters = ['none', 'lookup', 'recycling', 'auto'];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function nodeRun(drafter) {
-  const out = execFileSync(
-    'node',
-    [
-      join(root, 'apps/cli/dist/cli.js'),
-      'generate',
-      prompt,
-      '--json',
-      '--threads',
-      '1',
-      '--max-tokens',
-      String(maxTokens),
-      '--temperature',
-      '0',
-      '--draft',
-      drafter,
-    ],
-    { encoding: 'utf8' },
-  );
-  const json = JSON.parse(out);
+/** backend-node in this process, warmed up like the page (run 0 is dropped), same prompt and drafters. */
+const nodeModelFolder = join(root, 'models', readFileSync(join(root, 'models/DEFAULT'), 'utf8').trim());
+const nodeModel = await loadModel(nodeModelFolder, { backend: createNodeBackend({ threads: 1 }) });
+const { tokenizer } = await loadTokenizerFromDirectory(nodeModelFolder);
+// One drafter per name for the whole run, as the page's worker keeps them (Token Recycling learns across requests).
+const nodeDrafters = {
+  none: undefined,
+  lookup: new PromptLookupDrafter(),
+  recycling: new TokenRecyclingDrafter({ vocabSize: nodeModel.vocabSize }),
+  auto: autoDrafter({ target: nodeModel }),
+};
+
+async function nodeRun(drafter) {
+  const started = performance.now();
+  const run = generate(nodeModel, [tokenizer.encode(prompt)], {
+    maxTokens,
+    temperature: 0,
+    drafter: nodeDrafters[drafter],
+    decoder: { decode: (ids) => tokenizer.decode(ids, { skipSpecialTokens: true }) },
+    eosTokenIds: [tokenizer.eosTokenId],
+  });
+  const result = await run.sequences[0].result;
+  const seconds = (performance.now() - started) / 1000;
   return {
-    tokensPerSecond: json.stats.tokensPerSecond,
-    meanAcceptedLength: json.stats.meanAcceptedLength,
-    text: json.text,
+    tokensPerSecond: result.tokens.length / seconds,
+    meanAcceptedLength: meanAcceptedLength(result.metrics),
+    text: result.text,
   };
 }
 
@@ -106,7 +118,9 @@ const result = {
   browser: {},
 };
 for (const drafter of drafters) {
-  const measured = Array.from({ length: runs }, () => nodeRun(drafter));
+  const measured = [];
+  for (let r = 0; r <= runs; r++) measured.push(await nodeRun(drafter));
+  measured.shift(); // warm-up
   const speeds = measured.map((m) => m.tokensPerSecond);
   const { meanAcceptedLength, text } = measured[measured.length - 1];
   result.node[drafter] = { tokensPerSecond: median(speeds), runs: speeds, meanAcceptedLength, text };
@@ -114,6 +128,7 @@ for (const drafter of drafters) {
 for (const threads of [1, 2]) result.browser[`wasm-${threads}-thread`] = await browserRuns(threads);
 await browser.close();
 await server.close();
+await nodeModel.dispose();
 
 for (const [name, b] of Object.entries(result.browser)) {
   for (const d of drafters) {
