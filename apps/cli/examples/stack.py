@@ -1,0 +1,4 @@
+class Stack:
+    """A last-in, first-out stack."""
+
+    def __init__(self):
