@@ -3,7 +3,7 @@
  * verify graphs of the 24.5M benchmark model, to see where time goes. Talks to onnxruntime-node directly because
  * profiling is not part of the Backend interface.
  *
- *   NODES=1,16 PROF=1 FAN=2 npx vitest run --config bench/models-mamba/vitest.config.ts ops-profile
+ *   NODES=1,16 PROF=1 FAN=2 npx vitest run --config bench/models/vitest.config.ts ops-profile
  */
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { it } from 'vitest';
