@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the model benchmarks (not tests): robust timing, token-tree shapes, result files.
- * Used by bench/models/*.bench-run.ts and bench/models-mamba.
+ * Used by bench/models/*.bench-run.ts (dense_retnet and mamba).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
