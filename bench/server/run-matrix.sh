@@ -1,6 +1,5 @@
 #!/bin/sh
-# One fresh server per (clients, drafter): the models package leaks native memory per step (found 2026-11-22, reported to its owners), so a
-# long-lived server would be OOM-killed mid-matrix.
+# One fresh server per (clients, drafter), so that rows do not share warm caches or a Token Recycling matrix.
 cd "$(dirname "$0")/../.."
 for c in 1 8 32; do
   r=3; [ $c = 32 ] && r=1
