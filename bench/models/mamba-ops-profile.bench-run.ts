@@ -18,6 +18,7 @@ import { mambaInit } from '../../packages/models/src/mamba/test-kit.js';
 import { mambaWeightSpecs } from '../../packages/models/src/mamba/weights.js';
 import { randomWeights } from '../../packages/models/src/testing.js';
 import { bindWeights } from '../../packages/models/src/weights.js';
+import { benchEnv } from './harness.js';
 
 it('profile', async () => {
   const raw = {
@@ -34,9 +35,9 @@ it('profile', async () => {
   const config = parseMambaConfig(new ConfigReader(raw, 'x'));
   const weights = bindWeights(mambaWeightSpecs(config), randomWeights(raw, 7, mambaInit()), 'x', () => 'x');
   const prepared = prepareMambaWeights(config, weights);
-  const prof = process.env.PROF === '1';
-  for (const n of (process.env.NODES ?? '1,16').split(',').map(Number)) {
-    const fan = Number(process.env.FAN ?? 2);
+  const prof = benchEnv('PROF', '0') === '1';
+  for (const n of benchEnv('NODES', '1,16').split(',').map(Number)) {
+    const fan = Number(benchEnv('FAN', '2'));
     const parents = Int32Array.from({ length: n }, (_, i) => (i === 0 ? -1 : Math.floor((i - 1) / fan)));
     const layout = forestLayout([{ parents, lastNode: 0 }], 4);
     const step = n === 1;
@@ -52,7 +53,7 @@ it('profile', async () => {
         };
     const built = buildForwardGraph(prepared, spec, 'initializers');
     const sess = await ort.InferenceSession.create(built.bytes, {
-      intraOpNumThreads: Number(process.env.THREADS ?? 2),
+      intraOpNumThreads: Number(benchEnv('THREADS', '2')),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
@@ -124,7 +125,7 @@ it('profile', async () => {
             .map(([op, r]) => `${op.padEnd(22)} ${(r.dur / runs / 1000).toFixed(3)} ms  x${r.count / runs}`)
             .join('\n'),
       );
-      if (process.env.KEEP !== '1') unlinkSync(file);
+      if (benchEnv('KEEP', '0') !== '1') unlinkSync(file);
     }
     await sess.release();
   }

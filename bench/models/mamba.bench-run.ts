@@ -14,11 +14,11 @@ import { createNodeBackend } from '../../packages/backend-node/src/index.js';
 import { modelFromCheckpoint } from '../../packages/models/src/index.js';
 import { mambaInit } from '../../packages/models/src/mamba/test-kit.js';
 import { randomWeights } from '../../packages/models/src/testing.js';
-import { measureLanguageModel, speculationRatios, writeResult } from './harness.js';
+import { benchEnv, measureLanguageModel, speculationRatios, writeResult } from './harness.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const PREFILL_CHUNK = Number(process.env.BENCH_PREFILL_CHUNK ?? 64);
+const RUNS = Number(benchEnv('BENCH_RUNS', '7'));
+const THREADS = Number(benchEnv('BENCH_THREADS', '2'));
+const PREFILL_CHUNK = Number(benchEnv('BENCH_PREFILL_CHUNK', '64'));
 const VOCAB = 8192;
 /** DESIGN.md section 7: DRAM read bandwidth with two threads (GB/s). */
 const BANDWIDTH_GBS = 34;
@@ -57,7 +57,7 @@ it('mamba 24.5M benchmark', async () => {
     cpu_ratios: speculationRatios(t.cpu),
   };
   console.log(JSON.stringify(results, null, 1));
-  writeResult('models-mamba', process.env.BENCH_TAG ?? 'latest', {
+  writeResult('models-mamba', benchEnv('BENCH_TAG', 'latest'), {
     model: {
       ...CONFIG,
       parameters,
