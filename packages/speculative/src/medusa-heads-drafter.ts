@@ -3,7 +3,12 @@ import type { Drafter, DraftRequest } from './drafter.js';
 import { SpeculativeError } from './errors.js';
 import { samplingDistribution } from './sampling.js';
 import { topTokens } from './top-tokens.js';
-import { buildTreeTemplate, defaultRankPriors, type TreeTemplate } from './tree-template.js';
+import {
+  buildTreeTemplate,
+  defaultRankPriors,
+  fillFromTemplate,
+  type TreeTemplate,
+} from './tree-template.js';
 
 /** One Medusa head: a residual SiLU block, `h' = h + silu(W h + b)` with `W [hidden, hidden]` row-major. */
 export interface MedusaHead {
@@ -79,18 +84,11 @@ export class MedusaHeadsDrafter implements Drafter {
         perHead[depth - 1] ??= this.headCandidates(this.options.heads[depth - 1], hidden);
         return perHead[depth - 1];
       };
-      const { parents, ranks, depths, byScore } = this.template;
-      const placed = new Int32Array(parents.length).fill(-1);
-      placed[0] = 0;
-      for (let k = 1; k < byScore.length && tree.size - 1 < budget; k++) {
-        const t = byScore[k];
-        const parent = placed[parents[t]];
-        if (parent < 0) continue;
+      const { ranks, depths } = this.template;
+      fillFromTemplate(this.template, tree, budget, (t, parent) => {
         const { tokens: candidates, probabilities } = candidatesAt(depths[t]);
-        placed[t] = tree.addChild(parent, candidates[ranks[t]], {
-          score: tree.scores[parent] * probabilities[ranks[t]],
-        });
-      }
+        return { token: candidates[ranks[t]], score: tree.scores[parent] * probabilities[ranks[t]] };
+      });
       return tree;
     });
   }

@@ -2,7 +2,12 @@ import { DraftTree } from './draft-tree.js';
 import type { Drafter, DraftRequest, VerifyOutcome } from './drafter.js';
 import { SpeculativeError } from './errors.js';
 import { topTokens } from './top-tokens.js';
-import { buildTreeTemplate, defaultRankPriors, type TreeTemplate } from './tree-template.js';
+import {
+  buildTreeTemplate,
+  defaultRankPriors,
+  fillFromTemplate,
+  type TreeTemplate,
+} from './tree-template.js';
 
 export interface TokenRecyclingOptions {
   vocabSize: number;
@@ -62,17 +67,11 @@ export class TokenRecyclingDrafter implements Drafter {
   propose(requests: readonly DraftRequest[]): DraftTree[] {
     return requests.map(({ tokens, budget }) => {
       const tree = new DraftTree(tokens[tokens.length - 1]);
-      const { parents, ranks, scores, byScore } = this.template;
-      const placed = new Int32Array(parents.length).fill(-1);
-      placed[0] = 0;
-      for (let k = 1; k < byScore.length && tree.size - 1 < budget; k++) {
-        const t = byScore[k];
-        const parent = placed[parents[t]];
-        if (parent < 0) continue;
+      const { ranks, scores } = this.template;
+      fillFromTemplate(this.template, tree, budget, (t, parent) => {
         const token = this.matrix[tree.tokens[parent] * this.successors + ranks[t]];
-        if (token < 0) continue;
-        placed[t] = tree.addChild(parent, token, { score: scores[t] });
-      }
+        return token < 0 ? undefined : { token, score: scores[t] };
+      });
       return tree;
     });
   }

@@ -1,3 +1,4 @@
+import type { DraftTree } from './draft-tree.js';
 import { SpeculativeError } from './errors.js';
 
 /**
@@ -81,4 +82,27 @@ export function buildTreeTemplate(options: TreeTemplateOptions): TreeTemplate {
     depths: Int32Array.from(order, (node) => depths[node]),
     scores: Float64Array.from(order, (node) => scores[node]),
   };
+}
+
+/**
+ * Grows `tree` (whose root stands for template node 0) along `template.byScore` until it holds `budget` draft
+ * nodes. `pick(t, parent)` names template node t's token and score below `parent`, the tree node t's template
+ * parent became; undefined leaves t, and with it t's subtree, out.
+ */
+export function fillFromTemplate(
+  template: TreeTemplate,
+  tree: DraftTree,
+  budget: number,
+  pick: (t: number, parent: number) => { token: number; score: number } | undefined,
+): void {
+  const { parents, byScore } = template;
+  const placed = new Int32Array(parents.length).fill(-1);
+  placed[0] = 0;
+  for (let k = 1; k < byScore.length && tree.size - 1 < budget; k++) {
+    const t = byScore[k];
+    const parent = placed[parents[t]];
+    if (parent < 0) continue;
+    const node = pick(t, parent);
+    if (node) placed[t] = tree.addChild(parent, node.token, { score: node.score });
+  }
 }
