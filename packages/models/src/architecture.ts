@@ -13,6 +13,11 @@ export interface RuntimeOptions {
   weights?: WeightPlacement;
   /** Tokens per sequence per prefill pass (chunkwise-parallel form) [64]. */
   prefillChunk?: number;
+  /**
+   * dense_retnet only: tokens a sequence keeps as pending rows before they are folded into its state (SPEC.md
+   * "Pending window"); 0 writes the state on every step and commit [32].
+   */
+  pendingWindow?: number;
 }
 
 /**

@@ -117,3 +117,12 @@ export function denseRetNetWeightSpecs(config: DenseRetNetConfig): WeightSpec[] 
 export function kvName(l: number): string {
   return `kv.${l}`;
 }
+
+/** Names of layer l's pending buffers in `PackedState.pending`: rotated keys k' [H, dk] and values v [H, dv] per row. */
+export function pendingKName(l: number): string {
+  return `k.${l}`;
+}
+
+export function pendingVName(l: number): string {
+  return `v.${l}`;
+}

@@ -19,22 +19,30 @@ import { type DenseRetNetConfig, fuses, retnetDims } from './config.js';
 /**
  * ONNX graphs of `dense_retnet` (SPEC.md). All modes run the same per-node forward over N nodes of B sequences
  * (concatenated, never padded); what differs is what comes out:
- *  - `verify`: logits of chosen rows plus each node's deltas (rotated k' and v per layer), state untouched;
+ *  - `verify`: logits of chosen rows plus each node's deltas (rotated k' and v per layer), state untouched; the
+ *    nodes also read their sequence's pending rows (SPEC.md "Pending window"; steps are 1-node verifies);
  *  - `advance`: logits of chosen rows plus the states with every node folded in (prefill chunks and steps,
  *    whose nodes form one chain per sequence).
  * The tree structure, decays and the 1/sqrt(c) scale arrive as inputs computed in JS (feeds.ts `forwardFeeds`):
- *   o_i = [ gamma^(t_i+1) q'_i S + sum_{j anc-or-self of i} gamma^(t_i - t_j) (q'_i . k'_j) v_j ] / sqrt(c(n_i))
+ *   o_i = [ gamma^(P+t_i+1) q'_i S + sum_{pending j < P} gamma^(P+t_i-j) (q'_i . k'_j) v_j
+ *           + sum_{j anc-or-self of i} gamma^(t_i - t_j) (q'_i . k'_j) v_j ] / sqrt(c(n_i))
+ * with S the state at the base position p0 and P pending rows (P = 0 in `advance` mode)
  * (SPEC.md "Tree verification"), so one graph serves chains, trees and whole batches.
  *
  * Inputs (all float32 unless noted; N nodes, B sequences, R logit rows):
  *   hidden_in [N, d]            token embeddings (looked up in JS, which also applies embedding overrides)
  *   rot_cos, rot_sin [N, 1, dk] rotary tables at each node's absolute position
  *   decay_mask [H, N, N]        [h, j, i] = gamma_h^(t_i - t_j) / sqrt(c_h(n_i)) if j is an ancestor-or-self of i
- *   state_read [H, 1, N]        [h, 0, i] = gamma_h^(t_i + 1) / sqrt(c_h(n_i))
+ *   state_read [H, 1, N]        [h, 0, i] = gamma_h^(P + t_i + 1) / sqrt(c_h(n_i)); batched in slot layout
+ *                               [B, H, 1, M] ([b, h, 0, s] for node s of sequence b, 0 for unused slots)
  *   batched only: read_index int64 [B, M] = node of slot (b, s) (M = the largest sequence's node count, unused slots
  *                 0) and read_back int64 [N] = slot b*M + s of node i: each sequence's q' meet only its own state
  *   kv_in.{l} [B, H, dv, dk]    committed states S^T of layer l (one input per layer: no in-graph slicing)
  *   logit_rows int64 [R]        nodes whose logits (and final hidden) are returned
+ *   verify only: pend_k.{l} [(B,) P, H, dk], pend_v.{l} [(B,) P, H, dv]: each sequence's pending rows, token-major
+ *                 (batched: padded to the batch's largest P with zero rows); pend_mask [H, P, N] (batched
+ *                 [B, H, P, M]) = gamma_h^(P_b + t_i - j) / sqrt(c_h(n_i)) for pending row j < P_b of node i's
+ *                 sequence b, else 0. P >= 1 is fed (a zero row with zero weight when nothing is pending).
  *   advance only: fold_w [B, H, M, 1] = gamma_h^(len_b - 1 - t_j) for slot j of sequence b (0 for unused slots;
  *                 single sequence: [H, N, 1]), fold_decay [B, H, 1, 1]
  *                 = gamma_h^len_b (S' = gamma^k S + sum_j gamma^(k-1-t_j) k'_j^T v_j, SPEC.md commit)
@@ -138,24 +146,44 @@ export class RetNetGraphWeights {
   }
 }
 
+/** What a verify pass reads besides the nodes: the pending rows and their weights (see `buildForwardGraph`). */
+interface PendingInputs {
+  readonly k: Value;
+  readonly v: Value;
+  readonly mask: Value;
+}
+
 /**
- * S_b^T q'_i^T for every node i of sequence b: [H, dv, N]. A batch gathers each sequence's q' rows into slots
- * [B, H, dk, M], multiplies its own state only by them and gathers the node rows back; the unused slots of shorter sequences never reach a node. Gathers are along
- * axis 0 (whole rows), which is far cheaper than gathering columns.
+ * What node i of sequence b reads from outside the pass, [H, dv, N]:
+ *   state_read_i * S_b^T q'_i^T + sum_{pending j of b} pend_mask[j, i] (q'_i . k'_j) v_j^T.
+ * A batch gathers each sequence's q' rows into slots [B, H, dk, M], meets them only with its own state and pending
+ * rows (weighted in slot layout) and gathers the node rows back; the unused slots of shorter sequences never reach
+ * a node. Gathers are along axis 0 (whole rows), which is far cheaper than gathering columns.
  */
 function readState(
   g: GraphBuilder,
   kv: Value,
   qr: Value,
   qrT: Value,
+  stateRead: Value,
+  pending: PendingInputs | null,
   slots: { readIndex: Value; readBack: Value } | null,
   H: number,
   dv: number,
 ): Value {
-  if (!slots) return g.op('MatMul', [kv, qrT]);
+  // Pending rows arrive token-major ([(B,) P, H, d]); per head: k' [(B,) H, P, dk], v^T [(B,) H, dv, P].
+  const fromPending = (q: Value): Value | null => {
+    if (!pending) return null;
+    const k = transpose(g, pending.k, slots ? [0, 2, 1, 3] : [1, 0, 2]);
+    const vT = transpose(g, pending.v, slots ? [0, 2, 3, 1] : [1, 2, 0]);
+    return g.op('MatMul', [vT, g.op('Mul', [g.op('MatMul', [k, q]), pending.mask])]);
+  };
+  const plus = (a: Value, b: Value | null) => (b ? g.op('Add', [a, b]) : a);
+  if (!slots) return plus(g.op('Mul', [g.op('MatMul', [kv, qrT]), stateRead]), fromPending(qrT));
   const qRows = transpose(g, qr, [1, 0, 2]); // [N, H, dk]
   const qSlots = transpose(g, g.op('Gather', [qRows, slots.readIndex], { axis: 0 }), [0, 2, 3, 1]); // [B, H, dk, M]
-  const read = g.op('MatMul', [kv, qSlots]); // [B, H, dv, M]: the state is read as stored, never transposed
+  // [B, H, dv, M]: the state is read as stored, never transposed.
+  const read = plus(g.op('Mul', [g.op('MatMul', [kv, qSlots]), stateRead]), fromPending(qSlots));
   const rows = reshape(g, transpose(g, read, [0, 3, 1, 2]), [-1, H, dv]); // [B*M, H, dv]
   return transpose(g, g.op('Gather', [rows, slots.readBack], { axis: 0 }), [1, 2, 0]);
 }
@@ -189,7 +217,11 @@ export function buildForwardGraph(
   const cos = g.input('rot_cos', 'float32', ['nodes', 1, dk]);
   const sin = g.input('rot_sin', 'float32', ['nodes', 1, dk]);
   const decayMask = g.input('decay_mask', 'float32', [H, 'nodes', 'nodes']);
-  const stateRead = g.input('state_read', 'float32', [H, 1, 'nodes']);
+  const stateRead = g.input('state_read', 'float32', batched ? ['batch', H, 1, 'slots'] : [H, 1, 'nodes']);
+  const pendMask =
+    mode === 'verify'
+      ? g.input('pend_mask', 'float32', batched ? ['batch', H, 'pending', 'slots'] : [H, 'pending', 'nodes'])
+      : null;
   const slots = batched
     ? {
         readIndex: g.input('read_index', 'int64', ['batch', 'slots']),
@@ -248,7 +280,14 @@ export function buildForwardGraph(
     // o^T [H, dv, N] = v^T (k' q'^T * mask) + state_read * (S_b(i)^T q'_i^T).
     const scores = g.op('Mul', [g.op('MatMul', [kr, qrT]), decayMask]); // [H, N_j, N_i]
     const kvLayer = g.input(`kv_in.${l}`, 'float32', per([H, dv, dk]));
-    const fromState = g.op('Mul', [readState(g, kvLayer, qr, qrT, slots, H, dv), stateRead]);
+    const pending = pendMask
+      ? {
+          k: g.input(`pend_k.${l}`, 'float32', per(['pending', H, dk])),
+          v: g.input(`pend_v.${l}`, 'float32', per(['pending', H, dv])),
+          mask: pendMask,
+        }
+      : null;
+    const fromState = readState(g, kvLayer, qr, qrT, stateRead, pending, slots, H, dv);
     const oT = g.op('Add', [g.op('MatMul', [vT, scores]), fromState]);
     const o = transpose(g, oT, [2, 0, 1]); // [N, H, dv]
     const gn = w.use(`${p}self_attn.group_norm.weight`, gw.raw(`${p}self_attn.group_norm.weight`));
@@ -286,9 +325,11 @@ export function buildForwardGraph(
 }
 
 /**
- * Commit of one sequence's accepted path (SPEC.md): S'^T = gamma^k S^T + sum_j gamma^(k-1-d_j) v_j k'_j^T.
- * Inputs per layer l: kv_in.{l} [H, dv, dk], path_k.{l} [H, P, dk], path_v.{l} [H, P, dv]; shared: fold_w [H, P, 1],
- * fold_decay [H, 1, 1]. Outputs: kv_out.{l} [H, dv, dk]. No weights; memory-bound on the state.
+ * Fold of one sequence's rows into its state (SPEC.md commit and "Pending window"):
+ *   S'^T = gamma^k S^T + sum_j gamma^(k-1-j) v_j k'_j^T  for rows j = 0..k-1 in token order.
+ * Inputs per layer l: kv_in.{l} [H, dv, dk], path_k.{l} [P, H, dk], path_v.{l} [P, H, dv] (token-major, the
+ * pending buffers' layout); shared: fold_w [H, P, 1], fold_decay [H, 1, 1]. Outputs: kv_out.{l} [H, dv, dk].
+ * No weights; memory-bound on the state.
  */
 export function buildCommitGraph(config: DenseRetNetConfig): BuiltGraph {
   const { H, dk, dv, L } = retnetDims(config);
@@ -297,9 +338,9 @@ export function buildCommitGraph(config: DenseRetNetConfig): BuiltGraph {
   const foldDecay = g.input('fold_decay', 'float32', [H, 1, 1]);
   for (let l = 0; l < L; l++) {
     const kvIn = g.input(`kv_in.${l}`, 'float32', [H, dv, dk]);
-    const pathK = g.input(`path_k.${l}`, 'float32', [H, 'path', dk]);
-    const pathV = g.input(`path_v.${l}`, 'float32', [H, 'path', dv]);
-    const folded = g.op('MatMul', [transpose(g, pathV, [0, 2, 1]), g.op('Mul', [pathK, foldW])]); // [H, dv, dk]
+    const pathK = transpose(g, g.input(`path_k.${l}`, 'float32', ['path', H, dk]), [1, 0, 2]); // [H, P, dk]
+    const pathVT = transpose(g, g.input(`path_v.${l}`, 'float32', ['path', H, dv]), [1, 2, 0]); // [H, dv, P]
+    const folded = g.op('MatMul', [pathVT, g.op('Mul', [pathK, foldW])]); // [H, dv, dk]
     g.output(g.op('Add', [g.op('Mul', [kvIn, foldDecay]), folded]), `kv_out.${l}`, 'float32', [H, dv, dk]);
   }
   return { bytes: g.toBytes(), ops: g.opTypes(), weightFeeds: {} };

@@ -1,5 +1,6 @@
 import { type Tensor, tensorOf } from '@densessm/tensor';
 import type { RuntimeOptions } from '../architecture.js';
+import { ModelError } from '../errors.js';
 import { type BuiltGraph, type DeltaStamp, GraphModel } from '../graph-model.js';
 import type {
   ForwardOutput,
@@ -8,10 +9,10 @@ import type {
   TokenTree,
   VerifyOutput,
 } from '../language-model.js';
-import { PackedState } from '../state.js';
+import { ownState, PackedState } from '../state.js';
 import type { ModelWeights } from '../weights.js';
-import { type DenseRetNetConfig, kvName, retnetDims } from './config.js';
-import { chain, type FeedContext, forwardFeeds, type SequenceNodes } from './feeds.js';
+import { type DenseRetNetConfig, kvName, pendingKName, pendingVName, retnetDims } from './config.js';
+import { chain, type FeedContext, forwardFeeds, pendingWidths, type SequenceNodes } from './feeds.js';
 import { buildCommitGraph, buildForwardGraph, type ForwardMode, RetNetGraphWeights } from './graphs.js';
 import { headDecays, rotaryThetas } from './rotary.js';
 
@@ -24,12 +25,29 @@ interface RetNetDeltas extends DeltaStamp {
   readonly offset: number;
 }
 
-/** `dense_retnet` on ONNX graphs: the LanguageModel contract (language-model.ts) over `graphs.ts`. */
+/**
+ * Default pending window (tokens per sequence kept as rows before folding into the state; SPEC.md "Pending
+ * window"). Measured on dense-retnet-23m, 1 thread: see bench/results/models-dense_retnet-pending-t1.json.
+ */
+export const DEFAULT_PENDING_WINDOW = 32;
+
+/**
+ * `dense_retnet` on ONNX graphs: the LanguageModel contract (language-model.ts) over `graphs.ts`.
+ *
+ * State writes are lazy (RetNet's chunkwise form): a step is a 1-node verify and a commit copies the accepted
+ * rows, both appending each token's rotated key and value to the state's pending rows; every pass reads the state
+ * at its base position plus those rows. Only when a sequence would hold more than `pendingWindow` rows does one
+ * `commit`-graph run fold them into the state (W of them at a time: the 4 MB state is written once per W tokens).
+ * `pendingWindow: 0` writes the state on every step and commit.
+ */
 export class DenseRetNetModel extends GraphModel {
   readonly modelType = 'dense_retnet';
   private readonly dims;
   private readonly feedContext: FeedContext;
   private readonly graphWeights: RetNetGraphWeights;
+  /** Largest number of pending rows a sequence keeps between calls. */
+  readonly pendingWindow: number;
+  private readonly widths: Record<string, number>;
 
   constructor(
     readonly config: DenseRetNetConfig,
@@ -37,7 +55,15 @@ export class DenseRetNetModel extends GraphModel {
     options: RuntimeOptions,
   ) {
     super(options);
+    this.pendingWindow = options.pendingWindow ?? DEFAULT_PENDING_WINDOW;
+    if (!Number.isInteger(this.pendingWindow) || this.pendingWindow < 0) {
+      throw new ModelError(
+        'INVALID_INPUT',
+        `pendingWindow must be a non-negative integer, got ${this.pendingWindow}`,
+      );
+    }
     this.dims = retnetDims(config);
+    this.widths = pendingWidths(this.dims);
     this.graphWeights = new RetNetGraphWeights(config, weights);
     this.feedContext = {
       dims: this.dims,
@@ -68,7 +94,10 @@ export class DenseRetNetModel extends GraphModel {
     );
   }
 
-  /** State tensors `kv.{l}` [H, dv, dk] (S^T per head; the count c is a function of the position). */
+  /**
+   * State tensors `kv.{l}` [H, dv, dk] (S^T per head at `basePosition`; the count c is a function of the
+   * position); pending rows `k.{l}` [H, dk] and `v.{l}` [H, dv] per token in `PackedState.pending`.
+   */
   private layerTensors(make: (l: number) => Float32Array): Record<string, Float32Array> {
     return Object.fromEntries(Array.from({ length: this.dims.L }, (_, l) => [kvName(l), make(l)]));
   }
@@ -84,7 +113,7 @@ export class DenseRetNetModel extends GraphModel {
     return this.run(
       batched ? `${mode}-batched` : mode,
       (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement, batched),
-      forwardFeeds(this.feedContext, seqs, logitRows, mode === 'advance'),
+      forwardFeeds(this.feedContext, seqs, logitRows, mode),
       undefined,
       into,
     );
@@ -153,6 +182,7 @@ export class DenseRetNetModel extends GraphModel {
     // pass's decay mask and scores grow with the square of its node count.
     const results: ForwardOutput[] = [];
     for (const s of this.prefillItems(items)) {
+      await this.fold(s.state);
       let last: ForwardOutput | undefined;
       for (let start = 0; start < s.tokens.length; start += this.prefillChunk) {
         const tokens = s.tokens.subarray(start, start + this.prefillChunk);
@@ -167,7 +197,18 @@ export class DenseRetNetModel extends GraphModel {
     items: readonly { state: SequenceState; token: number }[],
     options: OutputOptions = {},
   ): Promise<ForwardOutput[]> {
-    return this.advance(this.stepItems(items), options.hidden === true);
+    const seqs = this.stepItems(items);
+    if (this.pendingWindow === 0) return this.advance(seqs, options.hidden === true);
+    const B = seqs.length;
+    const out = await this.forward(
+      'verify',
+      seqs.map((s) => ({ ...s, ...chain(1) })),
+      Array.from({ length: B }, (_, b) => b),
+    );
+    const k = out.delta_k.data as Float32Array;
+    const v = out.delta_v.data as Float32Array;
+    for (const [b, s] of seqs.entries()) await this.appendRows(s.state, k, v, B, b, [0]);
+    return this.rows(out, B, options.hidden === true);
   }
 
   async verify(
@@ -210,44 +251,92 @@ export class DenseRetNetModel extends GraphModel {
   async commit(
     items: readonly { state: SequenceState; verified: VerifyOutput; path: readonly number[] }[],
   ): Promise<void> {
+    for (const { state, deltas, path } of this.commitItems<RetNetDeltas>(items))
+      await this.appendRows(state, deltas.k, deltas.v, deltas.total, deltas.offset, path);
+  }
+
+  /**
+   * Folds every given state's pending rows into its tensors (no change in meaning: positions, logits and later
+   * results stay the same). Afterwards `tensors` hold the whole state, e.g. to compare with the reference.
+   */
+  async flush(states: readonly SequenceState[]): Promise<void> {
+    const own = states.map((state, i) => ownState(state, this, `flush (item ${i})`));
+    for (const state of own) await this.fold(state);
+  }
+
+  /**
+   * Appends the rows of `nodes` (in order: a chain from the state's position on) out of a pass's delta_k
+   * [L, H, total, dk] / delta_v [L, H, total, dv], whose sequence starts at row `offset`, to the state's pending
+   * rows; folds first when they would not fit in the window (and again if the rows alone exceed it).
+   */
+  private async appendRows(
+    state: PackedState,
+    k: Float32Array,
+    v: Float32Array,
+    total: number,
+    offset: number,
+    nodes: readonly number[],
+  ): Promise<void> {
     const { L, H, dk, dv } = this.dims;
-    // One small graph run per sequence: memory-bound on that sequence's state, so a shared pass would save nothing.
-    for (const { state, deltas, path } of this.commitItems<RetNetDeltas>(items)) {
-      const P = path.length;
-      if (P === 0) continue;
-      // Gather each layer's path rows out of the verified batch's delta_k [L, H, total, dk] / delta_v.
-      const feeds: Record<string, Tensor> = {};
-      for (let l = 0; l < L; l++) {
-        const pathK = new Float32Array(H * P * dk);
-        const pathV = new Float32Array(H * P * dv);
-        for (let h = 0; h < H; h++) {
-          path.forEach((node, j) => {
-            const row = (l * H + h) * deltas.total + deltas.offset + node;
-            pathK.set(deltas.k.subarray(row * dk, (row + 1) * dk), (h * P + j) * dk);
-            pathV.set(deltas.v.subarray(row * dv, (row + 1) * dv), (h * P + j) * dv);
-          });
-        }
-        feeds[`path_k.${l}`] = tensorOf('float32', [H, P, dk], pathK);
-        feeds[`path_v.${l}`] = tensorOf('float32', [H, P, dv], pathV);
-        feeds[`kv_in.${l}`] = tensorOf('float32', [H, dv, dk], state.tensors[kvName(l)]);
-      }
-      // Path node j sits at depth j: weight gamma^(P-1-j); the old state decays by gamma^P (SPEC.md commit).
-      const foldW = new Float32Array(H * P);
-      const foldDecay = new Float32Array(H);
+    const count = nodes.length;
+    if (count === 0) return;
+    if (state.pendingCount + count > this.pendingWindow) await this.fold(state);
+    const buffers = state.reservePending(this.widths, count, this.pendingWindow);
+    const first = state.pendingCount;
+    for (let l = 0; l < L; l++) {
+      const pk = buffers[pendingKName(l)];
+      const pv = buffers[pendingVName(l)];
       for (let h = 0; h < H; h++) {
-        const gamma = this.feedContext.gammas[h];
-        for (let j = 0; j < P; j++) foldW[h * P + j] = gamma ** (P - 1 - j);
-        foldDecay[h] = gamma ** P;
+        nodes.forEach((node, j) => {
+          const src = (l * H + h) * total + offset + node;
+          const dst = (first + j) * H + h;
+          pk.set(k.subarray(src * dk, (src + 1) * dk), dst * dk);
+          pv.set(v.subarray(src * dv, (src + 1) * dv), dst * dv);
+        });
       }
-      feeds.fold_w = tensorOf('float32', [H, P, 1], foldW);
-      feeds.fold_decay = tensorOf('float32', [H, 1, 1], foldDecay);
-      const into = this.recycledOutputs(state);
-      const out = await this.run('commit', () => buildCommitGraph(this.config), feeds, undefined, into);
-      state.advance(
-        this.layerTensors((l) => out[`kv_out.${l}`].data as Float32Array),
-        state.position + P,
-        true,
-      );
     }
+    state.appendPending(count);
+    if (state.pendingCount > this.pendingWindow) await this.fold(state);
+  }
+
+  /**
+   * Folds the state's pending rows into its tensors with the `commit` graph (one small run, memory-bound on the
+   * state): row j of P weighs gamma^(P-1-j), the old state decays by gamma^P (SPEC.md commit).
+   */
+  private async fold(state: PackedState): Promise<void> {
+    const P = state.pendingCount;
+    if (P === 0) return;
+    const { L, H, dk, dv } = this.dims;
+    const pending = state.pending!;
+    const feeds: Record<string, Tensor> = {};
+    for (let l = 0; l < L; l++) {
+      feeds[`path_k.${l}`] = tensorOf(
+        'float32',
+        [P, H, dk],
+        pending[pendingKName(l)].subarray(0, P * H * dk),
+      );
+      feeds[`path_v.${l}`] = tensorOf(
+        'float32',
+        [P, H, dv],
+        pending[pendingVName(l)].subarray(0, P * H * dv),
+      );
+      feeds[`kv_in.${l}`] = tensorOf('float32', [H, dv, dk], state.tensors[kvName(l)]);
+    }
+    const foldW = new Float32Array(H * P);
+    const foldDecay = new Float32Array(H);
+    for (let h = 0; h < H; h++) {
+      const gamma = this.feedContext.gammas[h];
+      for (let j = 0; j < P; j++) foldW[h * P + j] = gamma ** (P - 1 - j);
+      foldDecay[h] = gamma ** P;
+    }
+    feeds.fold_w = tensorOf('float32', [H, P, 1], foldW);
+    feeds.fold_decay = tensorOf('float32', [H, 1, 1], foldDecay);
+    const into = this.recycledOutputs(state);
+    const out = await this.run('commit', () => buildCommitGraph(this.config), feeds, undefined, into);
+    state.advance(
+      this.layerTensors((l) => out[`kv_out.${l}`].data as Float32Array),
+      state.basePosition + P,
+      true,
+    );
   }
 }
