@@ -53,6 +53,28 @@ describe('PackedState', () => {
   });
 });
 
+describe('PackedState pending rows', () => {
+  it('grow keeping their rows, count in position and byteSize, clone deeply, and drop on advance', () => {
+    const state = new PackedState({}, { kv: new Float32Array(4) }, 10);
+    const widths = { k: 2, v: 3 };
+    let rows = state.reservePending(widths, 1, 2);
+    rows.k.set([1, 2]);
+    rows.v.set([3, 4, 5]);
+    state.appendPending(1);
+    expect([state.position, state.basePosition, state.pendingCount]).toEqual([11, 10, 1]);
+    expect(state.byteSize).toBe(16 + 2 * (2 + 3) * 4);
+    rows = state.reservePending(widths, 3, 2); // beyond the capacity: grows, keeps row 0
+    expect(Array.from(rows.k.subarray(0, 2))).toEqual([1, 2]);
+    expect(rows.v.length).toBe(4 * 3);
+    const copy = state.clone();
+    rows.k[0] = 7;
+    expect(copy.pending?.k[0]).toBe(1);
+    expect([copy.position, copy.pendingCount, copy.byteSize]).toEqual([11, 1, state.byteSize]);
+    state.advance({ kv: new Float32Array(4) }, 11);
+    expect([state.position, state.pendingCount]).toEqual([11, 0]);
+  });
+});
+
 describe('trees and paths', () => {
   it('depths follow parents; malformed trees and paths are refused', () => {
     const tree = { tokens: Int32Array.of(1, 2, 3, 4), parents: Int32Array.of(-1, 0, 0, 2) };
