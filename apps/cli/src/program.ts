@@ -132,7 +132,8 @@ export function buildProgram(): Command {
     .summary('compare plain decoding with each drafter')
     .description(
       'Measure plain greedy decoding against each drafter on the prompt sets in bench/prompts/, at several batch\n' +
-        'sizes (a batch takes the first prompts of a set), median of --repeats runs after a warm-up, in one process.\n' +
+        'sizes (a run feeds every prompt of a set, batch by batch, with a fresh drafter), median of --repeats runs\n' +
+        'after a warm-up, in one process.\n' +
         'Prints a table and writes JSON under bench/results/.',
     )
     .option(

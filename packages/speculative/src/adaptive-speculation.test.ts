@@ -1,43 +1,106 @@
 import { describe, expect, it } from 'vitest';
-import { AcceptanceTracker, SpeculationSwitch } from './adaptive-speculation.js';
+import { AcceptanceCalibration, PassCostModel, SpeculationPolicy } from './adaptive-speculation.js';
+import { DraftTree } from './draft-tree.js';
 
-describe('AcceptanceTracker', () => {
-  it('grows the tree while drafts are accepted and shrinks it while they miss', () => {
-    const t = new AcceptanceTracker(0.5);
-    const start = t.budget(4, 32);
-    for (let i = 0; i < 10; i++) t.observe(6, 6);
-    expect(t.budget(4, 32)).toBeGreaterThan(start);
-    expect(t.budget(4, 32)).toBeLessThanOrEqual(32);
-    for (let i = 0; i < 10; i++) t.observe(0, 6);
-    expect(t.budget(4, 32)).toBe(4);
+/** A chain of `length` drafts below root 1, each scored `score` times its parent. */
+function chainTree(length: number, score: number, sources = 1): DraftTree {
+  const tree = new DraftTree(1);
+  let node = 0;
+  for (let i = 0; i < length; i++) node = tree.addChild(node, 10 + i, { score: score ** (i + 1), sources });
+  return tree;
+}
+
+describe('AcceptanceCalibration', () => {
+  it('starts from the priorities and learns the measured rates of each drafter', () => {
+    const c = new AcceptanceCalibration();
+    const tree = chainTree(3, 0.5);
+    expect(Array.from(c.estimate(tree))).toEqual([1, 0.5, 0.25, 0.125]);
+    // The drafter is always right: its nodes' estimates rise toward 1.
+    for (let i = 0; i < 40; i++) c.observe(tree, [0, 1, 2, 3]);
+    const learned = c.estimate(tree);
+    expect(learned[3]).toBeGreaterThan(0.9);
+    // Another drafter with the same priorities keeps its prior.
+    expect(c.estimate(chainTree(3, 0.5, 2))[1]).toBe(0.5);
+    // Always wrong: estimates fall far below the priority.
+    for (let i = 0; i < 150; i++) c.observe(tree, [0]);
+    expect(c.estimate(tree)[1]).toBeLessThan(0.1);
+  });
+
+  it('never rates a node above its parent', () => {
+    const c = new AcceptanceCalibration();
+    const tree = new DraftTree(1);
+    const a = tree.addChild(0, 5, { score: 0.1 });
+    tree.addChild(a, 6, { score: 0.9 });
+    expect(Array.from(c.estimate(tree))).toEqual([1, 0.1, 0.1]);
   });
 });
 
-describe('SpeculationSwitch', () => {
-  it('turns speculation off when plain rounds are measured faster, and re-probes', () => {
-    const s = new SpeculationSwitch(4, 1);
-    const modes: boolean[] = [];
-    for (let round = 0; round < 24; round++) {
-      const speculate = s.nextRoundSpeculates();
-      modes.push(speculate);
-      // Speculation emits 1.5 tokens in 10 ms; plain 1 token in 4 ms.
-      s.record(speculate, speculate ? 1.5 : 1, speculate ? 10 : 4);
+describe('PassCostModel', () => {
+  it('fits base and per-node cost from measured rounds', () => {
+    const m = new PassCostModel(0.07, true);
+    for (let i = 0; i < 60; i++) {
+      const n = i % 9;
+      m.record(1, n, 5 + 0.4 * n);
     }
-    expect(modes.slice(0, 3)).toEqual([true, true, true]);
-    expect(modes[3]).toBe(false); // first probe of plain decoding
-    const later = modes.slice(8);
-    expect(later.filter((m) => !m).length).toBeGreaterThan(later.length / 2);
-    expect(later.some((m) => m)).toBe(true); // speculation is still re-measured now and then
+    const { base, perNode } = m.curve(1);
+    expect(base).toBeCloseTo(5, 1);
+    expect(perNode).toBeCloseTo(0.4, 1);
   });
 
-  it('keeps speculating when it pays', () => {
-    const s = new SpeculationSwitch(4, 1);
-    let plainRounds = 0;
+  it('uses the prior ratio where nothing is measured', () => {
+    expect(new PassCostModel(0.1, false).curve(4)).toEqual({ base: 4, perNode: 0.1 });
+  });
+});
+
+describe('SpeculationPolicy', () => {
+  it('keeps the drafts that pay and cuts the rest', () => {
+    const policy = new SpeculationPolicy({ measureCost: false, nodeCost: 0.1 });
+    // First round: the prior threshold, nodeCost = 0.1, keeps 0.6^1..0.6^4.
+    expect(policy.select([chainTree(8, 0.6)])[0].tokens).toEqual([1, 10, 11, 12, 13]);
+    // Then the threshold of the best choice for such trees: p = 0.6^k pays while p > 0.1 * tokens / cost,
+    // 0.6 > 0.1, 0.36 > 0.145, 0.216 > 0.163, 0.13 < 0.167.
+    expect(policy.select([chainTree(8, 0.6)])[0].tokens).toEqual([1, 10, 11, 12]);
+  });
+
+  it('turns speculation off for a drafter that keeps missing, and probes it again', () => {
+    const policy = new SpeculationPolicy({ measureCost: false, probeEvery: 4 });
+    const sizes: number[] = [];
     for (let round = 0; round < 40; round++) {
-      const speculate = s.nextRoundSpeculates();
-      if (!speculate) plainRounds++;
-      s.record(speculate, speculate ? 4 : 1, speculate ? 8 : 4);
+      const [cut] = policy.select([chainTree(6, 0.9)]);
+      sizes.push(cut.size - 1);
+      policy.observe([cut], [[0]], 1);
     }
-    expect(plainRounds).toBeLessThanOrEqual(10);
+    expect(sizes[0]).toBeGreaterThan(3);
+    const late = sizes.slice(20);
+    expect(late.filter((n) => n === 0).length).toBeGreaterThan(10);
+    expect(late.every((n) => n <= 1)).toBe(true);
+    expect(late.some((n) => n === 1)).toBe(true);
+  });
+
+  it('spends a batch budget on the sequences whose drafts are most likely', () => {
+    const policy = new SpeculationPolicy({ measureCost: false, nodeCost: 0.05 });
+    const [sure, unsure] = policy.select([chainTree(6, 0.95), chainTree(6, 0.2)]);
+    expect(sure.size - 1).toBeGreaterThan(unsure.size - 1);
+  });
+
+  it('judges deterministic drafts the same whatever a sampled sibling drew', () => {
+    const cutWith = (drawn: number) => {
+      const policy = new SpeculationPolicy({ measureCost: false, nodeCost: 0.1 });
+      const tree = new DraftTree(1);
+      const distribution = new Float64Array(8).fill(1 / 8);
+      const sampled = tree.addChild(0, drawn, {
+        score: 0.9,
+        priority: 0.9,
+        proposal: { distribution, withoutReplacement: true },
+      });
+      // Below the draw, a deterministic chain whose scores depend on the drawn token.
+      let node = sampled;
+      for (let k = 0; k < 4; k++) node = tree.addChild(node, 20 + k, { score: drawn === 3 ? 0.85 : 0.2 });
+      let chain = tree.addChild(0, 30, { score: 0.3 });
+      chain = tree.addChild(chain, 31, { score: 0.12 });
+      const [cut] = policy.select([tree]);
+      return cut.tokens.filter((t) => t >= 30);
+    };
+    expect(cutWith(3)).toEqual(cutWith(5));
   });
 });

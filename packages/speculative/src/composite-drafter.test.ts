@@ -39,5 +39,8 @@ describe('mergeTrees', () => {
     const children = merged.tokenChildren(0);
     expect(children.map((c) => merged.tokens[c])).toEqual([1, 1, 3]);
     expect(children.map((c) => merged.proposals[c] !== undefined)).toEqual([true, false, true]);
+    // A sampled node keeps its draw-independent priority (its score depends on the draw): whatever later
+    // ranks or cuts the merged tree must not look at the draw.
+    expect(children.map((c) => merged.priorities[c])).toEqual([0.5, 0.45, 0.3]);
   });
 });

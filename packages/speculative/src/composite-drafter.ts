@@ -104,6 +104,7 @@ export function mergeTrees(trees: readonly DraftTree[], budget: number): DraftTr
       ? merged.addLookahead(into, embedding, bit)
       : merged.addChild(into, tree.tokens[bestNode], {
           score: tree.scores[bestNode],
+          priority: tree.priorities[bestNode],
           proposal,
           sources: bit,
         });

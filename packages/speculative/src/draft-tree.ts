@@ -110,6 +110,36 @@ export class DraftTree {
     return this.path(node).map((n) => this.tokens[n]);
   }
 
+  /**
+   * The subtree of the nodes with `keep[n]` set (the root always stays; a kept node's parent must be kept),
+   * in the same order; this tree itself when nothing is cut.
+   */
+  prune(keep: Uint8Array): DraftTree {
+    if (keep.every((k, n) => k || n === 0)) return this;
+    const cut = new DraftTree(this.root);
+    const index = new Int32Array(this.size).fill(-1);
+    index[0] = 0;
+    cut.sources[0] = this.sources[0];
+    for (let n = 1; n < this.size; n++) {
+      if (!keep[n]) continue;
+      const parent = index[this.parents[n]];
+      if (parent < 0)
+        throw new SpeculativeError('INVALID_TREE', `prune: node ${n} is kept but its parent is not.`);
+      index[n] = cut.push(
+        parent,
+        this.tokens[n],
+        {
+          score: this.scores[n],
+          priority: this.priorities[n],
+          proposal: this.proposals[n],
+          sources: this.sources[n],
+        },
+        this.lookahead[n],
+      );
+    }
+    return cut;
+  }
+
   /** The model-facing tree; lookahead nodes become embedding overrides of `hiddenSize` floats each. */
   toTokenTree(hiddenSize: number): TokenTree {
     const tokens = Int32Array.from(this.tokens);

@@ -1,4 +1,10 @@
-export { AcceptanceTracker, type AdaptiveOptions, SpeculationSwitch } from './adaptive-speculation.js';
+export {
+  AcceptanceCalibration,
+  type AdaptiveOptions,
+  type PassCost,
+  PassCostModel,
+  SpeculationPolicy,
+} from './adaptive-speculation.js';
 export { CompositeDrafter, mergeTrees } from './composite-drafter.js';
 export { DraftModelDrafter, type DraftModelOptions } from './draft-model-drafter.js';
 export { type DraftNodeOptions, type DraftProposal, DraftTree } from './draft-tree.js';

@@ -1,5 +1,5 @@
 import type { LanguageModel, SequenceState, VerifyOutput } from '@densessm/models';
-import { AcceptanceTracker, type AdaptiveOptions, SpeculationSwitch } from './adaptive-speculation.js';
+import { type AdaptiveOptions, SpeculationPolicy } from './adaptive-speculation.js';
 import { DraftTree } from './draft-tree.js';
 import type { Drafter, DraftRequest, VerifyOutcome } from './drafter.js';
 import { SpeculativeError } from './errors.js';
@@ -45,13 +45,17 @@ export interface SpeculativeBatchOptions {
   /** Omit for plain decoding (one token per target pass). */
   drafter?: Drafter;
   /**
-   * Draft nodes per sequence per round, before adaptation (default 16: on CPU a verify pass costs more with
-   * every node, about 1.5x a step at 16 nodes and 2x near 24 for the DESIGN.md section 7 DenseRetNet probe).
+   * Most draft nodes per sequence per round: what drafters are asked for; adaptation then keeps the ones that
+   * pay (default 32: on CPU a 32-node verify costs about 2x a step, see bench/results/models-*.json).
    */
   maxDraftNodes?: number;
   /** Cap on draft nodes over the whole batch per round (default unlimited). */
   maxBatchDraftNodes?: number;
-  /** Adapt tree sizes and switch speculation off where it does not pay (default on); `false` fixes both. */
+  /**
+   * Cut each round's trees to the nodes whose measured acceptance pays for their measured cost, which also
+   * turns speculation off where nothing pays (default on, see `SpeculationPolicy`); `false` verifies whatever
+   * the drafter proposes within `maxDraftNodes`.
+   */
   adaptive?: boolean | AdaptiveOptions;
 }
 
@@ -66,7 +70,6 @@ interface Sequence {
   readonly eos: Set<number>;
   readonly maxTokens: number;
   readonly metrics: SpeculationMetrics;
-  readonly acceptance: AcceptanceTracker;
   state: SequenceState | undefined;
   hidden: Float32Array | undefined;
   generated: number;
@@ -85,8 +88,7 @@ export class SpeculativeBatch {
   private readonly sequences = new Map<number, Sequence>();
   private readonly totals = emptyMetrics();
   private readonly maxDraftNodes: number;
-  private readonly adaptive: Required<AdaptiveOptions> | undefined;
-  private readonly switch: SpeculationSwitch | undefined;
+  private readonly policy: SpeculationPolicy | undefined;
   private nextId = 0;
   private readonly wall = { batchPasses: 0, prefillMs: 0, draftMs: 0, verifyMs: 0, commitMs: 0 };
 
@@ -94,25 +96,15 @@ export class SpeculativeBatch {
     readonly model: LanguageModel,
     private readonly options: SpeculativeBatchOptions = {},
   ) {
-    this.maxDraftNodes = options.maxDraftNodes ?? 16;
+    this.maxDraftNodes = options.maxDraftNodes ?? 32;
     if (!(Number.isInteger(this.maxDraftNodes) && this.maxDraftNodes >= 0)) {
       throw new SpeculativeError(
         'INVALID_OPTION',
         `maxDraftNodes must be an integer >= 0, got ${options.maxDraftNodes}.`,
       );
     }
-    if (options.adaptive !== false) {
-      const given = typeof options.adaptive === 'object' ? options.adaptive : {};
-      this.adaptive = {
-        minNodes: Math.min(given.minNodes ?? 4, this.maxDraftNodes),
-        maxNodes: given.maxNodes ?? this.maxDraftNodes,
-        smoothing: given.smoothing ?? 0.3,
-        probeEvery: given.probeEvery ?? 16,
-        switchByCost: given.switchByCost ?? true,
-      };
-      if (this.adaptive.switchByCost && options.drafter) {
-        this.switch = new SpeculationSwitch(this.adaptive.probeEvery, this.adaptive.smoothing);
-      }
+    if (options.adaptive !== false && options.drafter) {
+      this.policy = new SpeculationPolicy(typeof options.adaptive === 'object' ? options.adaptive : {});
     }
   }
 
@@ -174,7 +166,6 @@ export class SpeculativeBatch {
       eos: new Set(options.eosTokenIds ?? []),
       maxTokens,
       metrics: emptyMetrics(),
-      acceptance: new AcceptanceTracker(this.adaptive?.smoothing ?? 0.3),
       state: undefined,
       hidden: undefined,
       generated: 0,
@@ -251,24 +242,19 @@ export class SpeculativeBatch {
     return isGreedy(s.sampling) ? verifyTreeGreedy(context) : verifyTreeSampling(context);
   }
 
-  private budgets(active: readonly Sequence[], speculating: boolean): number[] {
-    if (!this.options.drafter || !speculating) return active.map(() => 0);
-    const adaptive = this.adaptive;
-    const budgets = active.map((s) =>
-      adaptive ? s.acceptance.budget(adaptive.minNodes, adaptive.maxNodes) : this.maxDraftNodes,
-    );
+  private budgets(active: readonly Sequence[]): number[] {
+    if (!this.options.drafter) return active.map(() => 0);
     const cap = this.options.maxBatchDraftNodes;
-    const total = budgets.reduce((a, b) => a + b, 0);
-    if (cap === undefined || total <= cap) return budgets;
-    return budgets.map((b) => Math.floor((b * cap) / total));
+    const each =
+      cap === undefined ? this.maxDraftNodes : Math.min(this.maxDraftNodes, Math.floor(cap / active.length));
+    return active.map(() => each);
   }
 
   private async speculate(active: Sequence[], emit: (s: Sequence, token: number) => void): Promise<void> {
     const drafter = this.options.drafter;
     const roundStart = performance.now();
-    const speculating = this.switch ? this.switch.nextRoundSpeculates() : true;
-    const budgets = this.budgets(active, speculating);
-    const trees = active.map((s) => new DraftTree(s.tokens[s.tokens.length - 1]));
+    const budgets = this.budgets(active);
+    let trees = active.map((s) => new DraftTree(s.tokens[s.tokens.length - 1]));
     const drafting = active.map((_, i) => i).filter((i) => budgets[i] > 0);
     let draftMs = 0;
     if (drafter && drafting.length > 0) {
@@ -290,6 +276,7 @@ export class SpeculativeBatch {
         }
         trees[i] = tree;
       });
+      if (this.policy) trees = this.policy.select(trees);
       draftMs += performance.now() - roundStart;
     }
 
@@ -342,7 +329,6 @@ export class SpeculativeBatch {
     this.wall.draftMs += draftMs;
     this.wall.verifyMs += verifyMs;
     this.wall.commitMs += commitMs;
-    let emitted = 0;
     active.forEach((s, i) => {
       const tree = trees[i];
       const { path, bonus } = verdicts[i];
@@ -351,11 +337,9 @@ export class SpeculativeBatch {
         if (tree.lookahead[n] === undefined) draftDepth = Math.max(draftDepth, tree.depths[n]);
       recordPass(s.metrics, draftDepth, tree.draftCount, path.length - 1);
       s.metrics.emittedTokens += path.length;
-      emitted += path.length;
       s.metrics.draftMs += draftMs;
       s.metrics.verifyMs += verifyMs;
       s.metrics.commitMs += commitMs;
-      s.acceptance.observe(path.length - 1, draftDepth);
       const hidden = rows[i].hidden;
       const last = path[path.length - 1];
       s.hidden = hidden?.subarray(last * this.model.hiddenSize, (last + 1) * this.model.hiddenSize);
@@ -366,9 +350,9 @@ export class SpeculativeBatch {
       }
       if (this.sequences.has(s.id)) emit(s, bonus);
     });
-    this.switch?.record(
-      trees.some((t) => t.size > 1),
-      emitted,
+    this.policy?.observe(
+      trees,
+      verdicts.map((v) => v.path),
       performance.now() - roundStart,
     );
   }

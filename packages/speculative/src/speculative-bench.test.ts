@@ -28,4 +28,24 @@ describe('runSpeculativeBench', () => {
     expect(rows[0].meanAcceptedLength).toBe(1);
     expect(rows[0].speedup).toBe(1);
   });
+
+  it('feeds every prompt once per run, batch by batch, with a fresh drafter per run', async () => {
+    const model = new ToyLanguageModel({ vocabSize: 32, hiddenSize: 8, seed: 3 });
+    let made = 0;
+    const rows = await runSpeculativeBench({
+      model,
+      promptSets: [{ name: 'three', prompts: [[1, 2, 3], [4, 5], [6]] }],
+      drafters: {
+        lookup: () => {
+          made++;
+          return new PromptLookupDrafter();
+        },
+      },
+      batchSizes: [1, 2],
+      runs: 2,
+      maxTokens: 8,
+    });
+    expect(rows.map((r) => r.sequencesPerRun)).toEqual([3, 3, 4, 4]);
+    expect(made).toBe(2 * 3); // (warm-up + 2 runs) per batch size
+  });
 });

@@ -2,7 +2,13 @@ import type { LanguageModel } from '@densessm/models';
 import type { Drafter } from './drafter.js';
 import { SpeculativeError } from './errors.js';
 import { generate } from './generate.js';
-import { acceptanceByDepth, meanAcceptedLength, type SpeculationMetrics } from './metrics.js';
+import {
+  acceptanceByDepth,
+  addMetrics,
+  emptyMetrics,
+  meanAcceptedLength,
+  type SpeculationMetrics,
+} from './metrics.js';
 
 export interface BenchPromptSet {
   readonly name: string;
@@ -13,9 +19,15 @@ export interface BenchPromptSet {
 export interface SpeculativeBenchOptions {
   model: LanguageModel;
   promptSets: readonly BenchPromptSet[];
-  /** Drafters by name; each factory is called once per prompt set and batch size (state kept across runs). */
+  /**
+   * Drafters by name; each factory is called once per run, so nothing a drafter learned carries from one run
+   * (the warm-up included) into the next, while within a run it carries from one batch of prompts to the next.
+   */
   drafters: Readonly<Record<string, () => Drafter>>;
-  /** Default [1, 8]. A batch takes the set's first prompts, cycling if it has fewer. */
+  /**
+   * Default [1, 8]. A run feeds every prompt of the set once, `batchSize` at a time (batch 1: one prompt after
+   * another); the last batch is filled up by cycling through the set.
+   */
   batchSizes?: readonly number[];
   /** Measured runs per configuration, after one unmeasured warm-up run (default 3; the median is reported). */
   runs?: number;
@@ -29,6 +41,8 @@ export interface SpeculativeBenchRow {
   /** `plain` for the baseline, else the drafter's name in `drafters`. */
   readonly drafter: string;
   readonly batchSize: number;
+  /** Sequences generated per run: every prompt of the set, the last batch filled up by cycling. */
+  readonly sequencesPerRun: number;
   /** Median over runs of generated tokens (all sequences) per second of wall time. */
   readonly tokensPerSecond: number;
   readonly runsTokensPerSecond: number[];
@@ -74,10 +88,12 @@ export async function runSpeculativeBench(options: SpeculativeBenchOptions): Pro
     if (set.prompts.length === 0)
       throw new SpeculativeError('INVALID_OPTION', `Prompt set ${set.name} is empty.`);
     for (const batchSize of batchSizes) {
-      const prompts = Array.from({ length: batchSize }, (_, i) => set.prompts[i % set.prompts.length]);
+      const batches = Array.from({ length: Math.ceil(set.prompts.length / batchSize) }, (_, k) =>
+        Array.from({ length: batchSize }, (_, i) => set.prompts[(k * batchSize + i) % set.prompts.length]),
+      );
       const measured = configs.map(([name, make]) => ({
         name,
-        drafter: make?.(),
+        make,
         rates: [] as number[],
         tokens: [] as number[][],
         metrics: undefined as SpeculationMetrics | undefined,
@@ -86,16 +102,21 @@ export async function runSpeculativeBench(options: SpeculativeBenchOptions): Pro
       // run by run, so a change in machine load hits all of them alike.
       for (let run = 0; run <= runs; run++) {
         for (const m of measured) {
+          const drafter = m.make?.();
+          const metrics = emptyMetrics();
           const started = performance.now();
-          const generation = generate(model, prompts, {
-            maxTokens,
-            drafter: m.drafter,
-            maxDraftNodes: options.maxDraftNodes,
-          });
-          const results = await Promise.all(generation.sequences.map((s) => s.result));
-          const metrics = await generation.done;
+          m.tokens = [];
+          for (const prompts of batches) {
+            const generation = generate(model, prompts, {
+              maxTokens,
+              drafter,
+              maxDraftNodes: options.maxDraftNodes,
+            });
+            const results = await Promise.all(generation.sequences.map((s) => s.result));
+            addMetrics(metrics, await generation.done);
+            m.tokens.push(...results.map((r) => r.tokens));
+          }
           const elapsed = (performance.now() - started) / 1000;
-          m.tokens = results.map((r) => r.tokens);
           if (run === 0) continue;
           m.rates.push(m.tokens.reduce((a, t) => a + t.length, 0) / elapsed);
           m.metrics = metrics;
@@ -108,6 +129,7 @@ export async function runSpeculativeBench(options: SpeculativeBenchOptions): Pro
           promptSet: set.name,
           drafter: m.name,
           batchSize,
+          sequencesPerRun: m.tokens.length,
           tokensPerSecond: median(m.rates),
           runsTokensPerSecond: m.rates,
           speedup: median(m.rates) / median(plain.rates),

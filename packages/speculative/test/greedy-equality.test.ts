@@ -13,7 +13,7 @@ describe('greedy speculative decoding equals plain greedy decoding', () => {
         const spec = await collect(target, inputs, {
           maxTokens: 40,
           drafter: make(),
-          adaptive: { switchByCost: false },
+          adaptive: { measureCost: false, nodeCost: 0.01 },
         });
         expect(spec.tokens).toEqual(plain.tokens);
         expect(plain.tokens.every((t) => t.length === 40)).toBe(true);

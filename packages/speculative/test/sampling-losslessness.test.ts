@@ -55,7 +55,7 @@ async function sampleMany(sampling: SamplingOptions, drafter: Drafter | undefine
   const batch = new SpeculativeBatch(target, {
     drafter,
     maxDraftNodes: 6,
-    adaptive: { switchByCost: false },
+    adaptive: { measureCost: false, nodeCost: 0.01 },
   });
   for (let i = 0; i < samples; i++) batch.add({ ...sampling, seed: i, prompt, maxTokens: length });
   const results: number[][] = [];
