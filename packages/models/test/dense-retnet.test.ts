@@ -202,6 +202,35 @@ for (const backend of BACKENDS) {
         );
     });
 
+    it('batches reordered, regrouped or run concurrently read the right states (kept batch buffers)', async () => {
+      const rng = createRng(46);
+      const states = Array.from({ length: 4 }, () => model.newState());
+      await model.prefill(
+        states.map((state, b) => ({ state, tokens: randomTokens(rng, 3 + b, model.vocabSize) })),
+      );
+      const tree = randomTree(rng, 5, 3, model.vocabSize);
+      const alone = await Promise.all(
+        states.map(async (state) => (await model.verify([{ state, tree }]))[0]),
+      );
+      const check = (outs: readonly { logits: Float32Array }[], order: readonly number[]) => {
+        for (const [i, b] of order.entries())
+          expect(maxAbsDiff(outs[i].logits, alone[b].logits), `slot ${i} = state ${b}`).toBeLessThanOrEqual(
+            1e-5,
+          );
+      };
+      const run = (order: readonly number[]) => model.verify(order.map((b) => ({ state: states[b], tree })));
+      for (const order of [
+        [0, 1, 2, 3],
+        [3, 2, 1, 0],
+        [0, 1, 2, 3],
+        [1, 0, 3, 2],
+      ])
+        check(await run(order), order);
+      const [a, b] = await Promise.all([run([0, 1, 2, 3]), run([2, 3, 0, 1])]);
+      check(a, [0, 1, 2, 3]);
+      check(b, [2, 3, 0, 1]);
+    });
+
     it('clones copy the pending rows (independent of the original); byteSize counts them', async () => {
       const rng = createRng(43);
       const state = model.newState();

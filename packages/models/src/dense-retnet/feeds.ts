@@ -45,6 +45,8 @@ export function forwardFeeds(
   seqs: readonly SequenceNodes[],
   logitRows: readonly number[],
   mode: 'verify' | 'advance',
+  /** Batches: per layer [B, H, dv, dk], the states already gathered (see `BatchStates`). */
+  batchKv?: readonly Float32Array[],
 ): Record<string, Tensor> {
   const fold = mode === 'advance';
   const { d, H, dk, dv, L } = ctx.dims;
@@ -64,9 +66,13 @@ export function forwardFeeds(
   const pendMask = fold ? null : new Float32Array(B === 1 ? H * P * N : B * H * P * slots);
   const readIndex = new BigInt64Array(B * slots);
   const readBack = new BigInt64Array(N);
-  const kv = Array.from({ length: L }, (_, l) =>
-    B === 1 ? seqs[0].state.tensors[kvName(l)] : new Float32Array(B * layerSize),
-  );
+  const gathered = B > 1 && batchKv !== undefined;
+  const kv =
+    gathered && batchKv
+      ? batchKv
+      : Array.from({ length: L }, (_, l) =>
+          B === 1 ? seqs[0].state.tensors[kvName(l)] : new Float32Array(B * layerSize),
+        );
   const foldW = fold ? new Float32Array(B * H * slots) : null;
   const foldDecay = fold ? new Float32Array(B * H) : null;
 
@@ -75,7 +81,7 @@ export function forwardFeeds(
     const n = s.tokens.length;
     const pending = s.state.pendingCount;
     if (fold && pending > 0) throw new Error('advance pass over a state with pending rows (fold them first)');
-    if (B > 1) for (let l = 0; l < L; l++) kv[l].set(s.state.tensors[kvName(l)], b * layerSize);
+    if (B > 1 && !gathered) for (let l = 0; l < L; l++) kv[l].set(s.state.tensors[kvName(l)], b * layerSize);
     for (let i = 0; i < n; i++)
       hidden.set(ctx.embed.subarray(s.tokens[i] * d, (s.tokens[i] + 1) * d), (offset + i) * d);
     if (s.embeddingOverrides) {
@@ -175,4 +181,50 @@ function pendingFeeds(dims: RetNetDims, seqs: readonly SequenceNodes[], P: numbe
     feeds[input] = tensorOf('float32', shape, data);
   }
   return feeds;
+}
+
+/**
+ * The batch input kv_in.{l} [B, H, dv, dk] kept from pass to pass. With lazy state writes a state's tensors
+ * change only when it folds, so consecutive passes over the same batch recopy only the slots whose state folded
+ * (or changed hands) instead of assembling B x 4 MB anew each pass. One pass at a time uses the buffers; a pass
+ * that finds them busy (concurrent calls) gathers into fresh arrays.
+ */
+export class BatchStates {
+  /** The tensors object each slot was copied from (weak: a replaced state may be collected). */
+  private slots: (WeakRef<object> | undefined)[] = [];
+  private layers: Float32Array[] = [];
+  private busy = false;
+
+  constructor(private readonly dims: RetNetDims) {}
+
+  /** Gathers the states; `release` must be called once the pass that reads the buffers is over. */
+  gather(states: readonly PackedState[]): { layers: Float32Array[]; release: () => void } {
+    const { L, H, dv, dk } = this.dims;
+    const size = H * dv * dk;
+    const B = states.length;
+    const fresh = this.busy;
+    if (fresh || this.layers.length === 0 || this.layers[0].length !== B * size) {
+      const layers = Array.from({ length: L }, () => new Float32Array(B * size));
+      if (fresh) {
+        states.forEach((s, b) => {
+          for (let l = 0; l < L; l++) layers[l].set(s.tensors[kvName(l)], b * size);
+        });
+        return { layers, release: () => undefined };
+      }
+      this.layers = layers;
+      this.slots = [];
+    }
+    states.forEach((s, b) => {
+      if (this.slots[b]?.deref() === s.tensors) return;
+      for (let l = 0; l < L; l++) this.layers[l].set(s.tensors[kvName(l)], b * size);
+      this.slots[b] = new WeakRef(s.tensors);
+    });
+    this.busy = true;
+    return {
+      layers: this.layers,
+      release: () => {
+        this.busy = false;
+      },
+    };
+  }
 }

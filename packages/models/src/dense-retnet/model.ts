@@ -12,7 +12,14 @@ import type {
 import { ownState, PackedState } from '../state.js';
 import type { ModelWeights } from '../weights.js';
 import { type DenseRetNetConfig, kvName, pendingKName, pendingVName, retnetDims } from './config.js';
-import { chain, type FeedContext, forwardFeeds, pendingWidths, type SequenceNodes } from './feeds.js';
+import {
+  BatchStates,
+  chain,
+  type FeedContext,
+  forwardFeeds,
+  pendingWidths,
+  type SequenceNodes,
+} from './feeds.js';
 import { buildCommitGraph, buildForwardGraph, type ForwardMode, RetNetGraphWeights } from './graphs.js';
 import { headDecays, rotaryThetas } from './rotary.js';
 
@@ -48,6 +55,7 @@ export class DenseRetNetModel extends GraphModel {
   /** Largest number of pending rows a sequence keeps between calls. */
   readonly pendingWindow: number;
   private readonly widths: Record<string, number>;
+  private readonly batchStates: BatchStates;
 
   constructor(
     readonly config: DenseRetNetConfig,
@@ -64,6 +72,7 @@ export class DenseRetNetModel extends GraphModel {
     }
     this.dims = retnetDims(config);
     this.widths = pendingWidths(this.dims);
+    this.batchStates = new BatchStates(this.dims);
     this.graphWeights = new RetNetGraphWeights(config, weights);
     this.feedContext = {
       dims: this.dims,
@@ -103,20 +112,25 @@ export class DenseRetNetModel extends GraphModel {
   }
 
   /** Runs the forward graph of `mode`; a batch of one runs the single-sequence graph (no slots). */
-  private forward(
+  private async forward(
     mode: ForwardMode,
     seqs: readonly SequenceNodes[],
     logitRows: readonly number[],
     into?: Record<string, Tensor>,
   ) {
     const batched = seqs.length > 1;
-    return this.run(
-      batched ? `${mode}-batched` : mode,
-      (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement, batched),
-      forwardFeeds(this.feedContext, seqs, logitRows, mode),
-      undefined,
-      into,
-    );
+    const gathered = batched ? this.batchStates.gather(seqs.map((s) => s.state)) : undefined;
+    try {
+      return await this.run(
+        batched ? `${mode}-batched` : mode,
+        (): BuiltGraph => buildForwardGraph(this.graphWeights, mode, this.placement, batched),
+        forwardFeeds(this.feedContext, seqs, logitRows, mode, gathered?.layers),
+        undefined,
+        into,
+      );
+    } finally {
+      gathered?.release();
+    }
   }
 
   /**
