@@ -2,6 +2,7 @@ import type { LanguageModel } from '@densessm/models';
 import { SpeculativeError } from './errors.js';
 import { yieldToEventLoop } from './event-loop.js';
 import type { SpeculationMetrics } from './metrics.js';
+import { isGreedy } from './sampling.js';
 import {
   type SequenceOptions,
   type SequenceResult,
@@ -80,7 +81,8 @@ export interface Generation {
 
 /**
  * Generates continuations of `prompts` as one speculative batch (plain decoding when `options.drafter` is
- * absent). Sequence i samples with seed `options.seed + i`. Aborting `options.signal` ends every sequence
+ * absent). Sequence i samples with seed `options.seed + i`; with a seed, the same call gives the same tokens
+ * (adaptation then sizes trees from the cost prior rather than timings, unless `adaptive.measureCost` says). Aborting `options.signal` ends every sequence
  * within one round. The loop runs ahead of the consumers; tokens are buffered per stream.
  */
 export function generate(
@@ -90,7 +92,13 @@ export function generate(
 ): Generation {
   if (prompts.length === 0)
     throw new SpeculativeError('INVALID_OPTION', 'generate() needs at least one prompt.');
-  const { drafter, maxDraftNodes, maxBatchDraftNodes, adaptive, ...sequenceOptions } = options;
+  const { drafter, maxDraftNodes, maxBatchDraftNodes, ...sequenceOptions } = options;
+  let adaptive = options.adaptive;
+  // Seeded sampling: tree sizes from the cost prior, not from timings, so that the same call gives the same text.
+  if (sequenceOptions.seed !== undefined && !isGreedy(sequenceOptions) && adaptive !== false) {
+    const given = typeof adaptive === 'object' ? adaptive : {};
+    adaptive = { ...given, measureCost: given.measureCost ?? false };
+  }
   const batch = new SpeculativeBatch(model, { drafter, maxDraftNodes, maxBatchDraftNodes, adaptive });
   const streams = new Map<number, TokenStream>();
   const sequences = prompts.map((prompt, i) => {

@@ -172,4 +172,31 @@ describe('the generation loop', () => {
     expect(metrics.acceptedAtDepth[0]).toBeLessThanOrEqual(metrics.proposedAtDepth[0]);
     expect(metrics.acceptedAtDepth.reduce((a, b) => a + b, 0)).toBe(metrics.acceptedTokens);
   });
+
+  it('a seeded sampling call gives the same tokens however long its passes take', async () => {
+    // The same model with verify passes of random duration: measured costs would differ run to run.
+    let tick = 7;
+    const slow = new Proxy(target, {
+      get(model, key) {
+        const value = Reflect.get(model, key);
+        if (key !== 'verify') return typeof value === 'function' ? value.bind(model) : value;
+        return async (...args: Parameters<typeof model.verify>) => {
+          tick = (tick * 31 + 11) % 97;
+          await new Promise((resolve) => setTimeout(resolve, tick % 6));
+          return model.verify(...args);
+        };
+      },
+    });
+    const options = { maxTokens: 30, temperature: 0.9, seed: 5 };
+    const first = await collect(target, prompts(3), {
+      ...options,
+      drafter: drafterFactories(target)['draft-model'](),
+    });
+    const second = await collect(slow, prompts(3), {
+      ...options,
+      drafter: drafterFactories(target)['draft-model'](),
+    });
+    expect(second.metrics.acceptedTokens).toBeGreaterThan(0);
+    expect(second.tokens).toEqual(first.tokens);
+  });
 });
