@@ -3,7 +3,9 @@
  * vocab 8192, m = 2 (~31M params; DESIGN.md section 7) on backend-node. Median ms over rounds (round-robin over
  * all cases, see harness.ts) for: one decode step (batch 1 and 4), verify of 8/16/32/64-node trees of three
  * shapes and of a batch of 4 x 16, prefill of 512 tokens, commit of 1/4/8 accepted tokens; for weights as
- * initializers and as inputs. The floor of a step is weight bytes / read bandwidth.
+ * initializers and as inputs; plus sustained decoding and speculation rounds (harness.ts). The floor of a step is
+ * weight bytes / read bandwidth. BENCH_PENDING_WINDOWS (e.g. '0,32') runs each placement per pending window
+ * (results keyed weights_<placement>_w<W>); unset, the model's default window (keys weights_<placement>).
  *
  *   pnpm turbo run build --filter=@densessm/backend-node...
  *   npx vitest run --config bench/models/vitest.config.ts dense-retnet   # BENCH_THREADS=2 BENCH_RUNS=7 BENCH_TAG=...
@@ -21,9 +23,14 @@ import { benchEnv, measureLanguageModel, speculationRatios, writeResult } from '
 const RUNS = Number(benchEnv('BENCH_RUNS', '7'));
 const THREADS = Number(benchEnv('BENCH_THREADS', '2'));
 const PLACEMENTS = benchEnv('BENCH_WEIGHTS', 'initializers,inputs').split(',') as WeightPlacement[];
+const WINDOWS = benchEnv('BENCH_PENDING_WINDOWS', '')
+  .split(',')
+  .filter((w) => w !== '')
+  .map(Number);
 /** DESIGN.md section 7: DRAM read bandwidth of this machine with two threads (GB/s). */
 const DESIGN_BANDWIDTH_GBS = 34;
 const VOCAB = 8192;
+const LOADAVG_BEFORE = loadavg();
 
 const CONFIG = {
   model_type: 'dense_retnet',
@@ -54,16 +61,24 @@ it('dense_retnet ~31M benchmark', async () => {
   const backend = createNodeBackend({ threads: THREADS });
   const results: Record<string, unknown> = {};
   for (const placement of PLACEMENTS) {
-    const model = await modelFromCheckpoint(checkpoint, { backend, threads: THREADS, weights: placement });
-    const t = await measureLanguageModel(model, VOCAB, RUNS);
-    await model.dispose();
-    results[`weights_${placement}`] = {
-      wall_ms: t.wall,
-      cpu_ms: t.cpu,
-      wall_ratios: speculationRatios(t.wall),
-      cpu_ratios: speculationRatios(t.cpu),
-    };
-    console.log(placement, JSON.stringify(results[`weights_${placement}`], null, 1));
+    for (const pendingWindow of WINDOWS.length > 0 ? WINDOWS : [undefined]) {
+      const model = await modelFromCheckpoint(checkpoint, {
+        backend,
+        threads: THREADS,
+        weights: placement,
+        ...(pendingWindow === undefined ? {} : { pendingWindow }),
+      });
+      const t = await measureLanguageModel(model, VOCAB, RUNS);
+      await model.dispose();
+      const key = `weights_${placement}${pendingWindow === undefined ? '' : `_w${pendingWindow}`}`;
+      results[key] = {
+        wall_ms: t.wall,
+        cpu_ms: t.cpu,
+        wall_ratios: speculationRatios(t.wall),
+        cpu_ratios: speculationRatios(t.cpu),
+      };
+      console.log(key, JSON.stringify(results[key], null, 1));
+    }
   }
   writeResult('models-dense_retnet', benchEnv('BENCH_TAG', 'latest'), {
     model: {
@@ -81,8 +96,11 @@ it('dense_retnet ~31M benchmark', async () => {
     backend: backend.name,
     threads: THREADS,
     rounds: RUNS,
+    pendingWindows: WINDOWS.length > 0 ? WINDOWS : 'model default',
+    loadavgBefore: LOADAVG_BEFORE,
     note: 'medians over round-robin rounds after a warm-up round; cpu_ms = user+system of all threads; other processes shared the 2 cores (see loadavg)',
     loadavg: loadavg(),
+    loadavgNote: 'loadavg = after the run; loadavgBefore = when the module loaded',
     results,
   });
 });
