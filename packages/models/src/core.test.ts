@@ -62,10 +62,14 @@ describe('PackedState pending rows', () => {
     rows.v.set([3, 4, 5]);
     state.appendPending(1);
     expect([state.position, state.basePosition, state.pendingCount]).toEqual([11, 10, 1]);
-    expect(state.byteSize).toBe(16 + 2 * (2 + 3) * 4);
-    rows = state.reservePending(widths, 3, 2); // beyond the capacity: grows, keeps row 0
+    expect(state.byteSize).toBe(16 + 2 * (2 + 3) * 4); // capped at the limit (2 rows)
+    rows = state.reservePending(widths, 3, 2); // beyond the limit: exactly what is needed, keeps row 0
     expect(Array.from(rows.k.subarray(0, 2))).toEqual([1, 2]);
     expect(rows.v.length).toBe(4 * 3);
+    const big = new PackedState({}, {});
+    expect(big.reservePending(widths, 1, 1000).k.length).toBe(8 * 2); // doubling from 8 rows, not 1000
+    big.appendPending(1);
+    expect(big.reservePending(widths, 8, 1000).k.length).toBe(16 * 2);
     const copy = state.clone();
     rows.k[0] = 7;
     expect(copy.pending?.k[0]).toBe(1);

@@ -83,22 +83,23 @@ export class PackedState implements SequenceState {
   }
 
   /**
-   * Makes room for `rows` more pending rows of the given row widths (floats per row, by kind), keeping at least
-   * `capacity` rows, and returns the buffers to write them into (rows `pendingCount ..`); `appendPending` then
-   * counts them.
+   * Makes room for `rows` more pending rows of the given row widths (floats per row, by kind) and returns the
+   * buffers to write them into (rows `pendingCount ..`); `appendPending` then counts them. Buffers grow by
+   * doubling (from 8 rows) up to `limit` rows, or to exactly what is needed beyond it.
    */
   reservePending(
     widths: Readonly<Record<string, number>>,
     rows: number,
-    capacity: number,
+    limit: number,
   ): Record<string, Float32Array> {
-    const need = Math.max(this.pendingRows + rows, capacity);
+    const need = this.pendingRows + rows;
     const old = this.pendingData;
     if (!old || this.pendingCap < need) {
-      this.pendingCap = need;
+      const cap = Math.max(need, Math.min(limit, Math.max(8, 2 * this.pendingCap)));
+      this.pendingCap = cap;
       this.pendingData = Object.fromEntries(
         Object.entries(widths).map(([name, w]) => {
-          const buffer = new Float32Array(need * w);
+          const buffer = new Float32Array(cap * w);
           if (old) buffer.set(old[name].subarray(0, this.pendingRows * w));
           return [name, buffer];
         }),
