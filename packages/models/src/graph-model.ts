@@ -27,7 +27,10 @@ export interface BuiltGraph {
 export interface DeltaStamp {
   readonly model: object;
   readonly state: PackedState;
-  /** The state's tensors object and position at verify time (a state that advanced has new ones). */
+  /**
+   * The state's tensors object and position at verify time: any step, commit or prefill moves the position on
+   * (dense_retnet's pending rows included) and a fold swaps in new tensors, so either differs once it changed.
+   */
   readonly tensors: Readonly<Record<string, Float32Array>>;
   readonly position: number;
   readonly parents: Int32Array;
