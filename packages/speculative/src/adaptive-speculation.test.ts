@@ -68,7 +68,7 @@ describe('SpeculationPolicy', () => {
     for (let round = 0; round < 40; round++) {
       const [cut] = policy.select([chainTree(6, 0.9)]);
       sizes.push(cut.size - 1);
-      policy.observe([cut], [[0]], 1);
+      policy.observe([cut], [[0]], 0, 1);
     }
     expect(sizes[0]).toBeGreaterThan(3);
     const late = sizes.slice(20);
@@ -81,6 +81,23 @@ describe('SpeculationPolicy', () => {
     const policy = new SpeculationPolicy({ measureCost: false, nodeCost: 0.05 });
     const [sure, unsure] = policy.select([chainTree(6, 0.95), chainTree(6, 0.2)]);
     expect(sure.size - 1).toBeGreaterThan(unsure.size - 1);
+  });
+
+  it('stops calling a costly drafter that does not pay, except on probe rounds', () => {
+    const policy = new SpeculationPolicy({ measureCost: false, probeEvery: 5 });
+    const asked: boolean[] = [];
+    for (let round = 0; round < 20; round++) {
+      // Everything proposed was cut last round; drafting took 3 of the round's 10 ms.
+      const draft = policy.wantsDraft(true);
+      asked.push(draft);
+      policy.observe([new DraftTree(1)], [[0]], draft ? 3 : 0, 10);
+    }
+    expect(asked.slice(5).filter((a) => a).length).toBe(3); // rounds 10, 15, 20: the probes
+    // A drafter whose nodes were kept (or that proposed nothing) is always asked; a cheap one too.
+    expect(policy.wantsDraft(false)).toBe(true);
+    const cheap = new SpeculationPolicy({ measureCost: false });
+    for (let round = 0; round < 20; round++) cheap.observe([new DraftTree(1)], [[0]], 0.2, 10);
+    expect(cheap.wantsDraft(true)).toBe(true);
   });
 
   it('judges deterministic drafts the same whatever a sampled sibling drew', () => {

@@ -163,8 +163,11 @@ export class SpeculationPolicy {
   readonly calibration = new AcceptanceCalibration();
   readonly costs: PassCostModel;
   private readonly probeEvery: number;
-  private round = 0;
+  /** Rounds finished (observed). */
+  private rounds = 0;
   private nextThreshold: number | undefined;
+  /** Running share of round time spent drafting. */
+  private draftShare = 0;
 
   constructor(options: AdaptiveOptions = {}) {
     const nodeCost = options.nodeCost ?? 0.07;
@@ -186,11 +189,10 @@ export class SpeculationPolicy {
    * before, which keeps recursive rejection sampling over the cut tree lossless.
    */
   select(trees: readonly DraftTree[]): DraftTree[] {
-    this.round++;
     const probs = trees.map((t) => this.calibration.estimate(t));
     const threshold = this.nextThreshold ?? this.costs.curve(trees.length).perNode / this.costs.curve(1).base;
     this.nextThreshold = this.threshold(trees, probs);
-    const probe = this.round % this.probeEvery === 0;
+    const probe = this.probing;
     return trees.map((t, i) => {
       const keep = new Uint8Array(t.size);
       keep[0] = 1;
@@ -220,8 +222,30 @@ export class SpeculationPolicy {
     return (perNode * tokens) / cost;
   }
 
-  /** Learns from a finished round: which nodes were accepted, and what the round cost. */
-  observe(trees: readonly DraftTree[], paths: readonly (readonly number[])[], elapsedMs: number): void {
+  /** Whether the coming round is a probe round (every `probeEvery`-th). */
+  get probing(): boolean {
+    return (this.rounds + 1) % this.probeEvery === 0;
+  }
+
+  /**
+   * Whether to ask the drafter for a sequence: always unless its whole proposal was cut last round; then only
+   * when drafting is cheap (under a tenth of round time: a prompt-lookup match can appear any time) or on probe
+   * rounds, so a costly drafter that does not pay (a draft model, heads) stops costing anything between probes.
+   */
+  wantsDraft(allCutLastRound: boolean): boolean {
+    return !allCutLastRound || this.draftShare < 0.1 || this.probing;
+  }
+
+  /** Learns from a finished round: which nodes were accepted, and what drafting and the round cost. */
+  observe(
+    trees: readonly DraftTree[],
+    paths: readonly (readonly number[])[],
+    draftMs: number,
+    elapsedMs: number,
+  ): void {
+    this.rounds++;
+    // Only rounds that drafted tell what drafting costs.
+    if (draftMs > 0) this.draftShare += 0.2 * (draftMs / Math.max(elapsedMs, 1e-3) - this.draftShare);
     let draftNodes = 0;
     trees.forEach((t, i) => {
       this.calibration.observe(t, paths[i]);

@@ -70,6 +70,8 @@ interface Sequence {
   readonly eos: Set<number>;
   readonly maxTokens: number;
   readonly metrics: SpeculationMetrics;
+  /** Whether the policy cut every node the drafter proposed the last time it was asked for this sequence. */
+  allCutLastRound: boolean;
   state: SequenceState | undefined;
   hidden: Float32Array | undefined;
   generated: number;
@@ -166,6 +168,7 @@ export class SpeculativeBatch {
       eos: new Set(options.eosTokenIds ?? []),
       maxTokens,
       metrics: emptyMetrics(),
+      allCutLastRound: false,
       state: undefined,
       hidden: undefined,
       generated: 0,
@@ -247,7 +250,8 @@ export class SpeculativeBatch {
     const cap = this.options.maxBatchDraftNodes;
     const each =
       cap === undefined ? this.maxDraftNodes : Math.min(this.maxDraftNodes, Math.floor(cap / active.length));
-    return active.map(() => each);
+    const policy = this.policy;
+    return active.map((s) => (policy && !policy.wantsDraft(s.allCutLastRound) ? 0 : each));
   }
 
   private async speculate(active: Sequence[], emit: (s: Sequence, token: number) => void): Promise<void> {
@@ -276,10 +280,16 @@ export class SpeculativeBatch {
         }
         trees[i] = tree;
       });
-      if (this.policy) trees = this.policy.select(trees);
+      if (this.policy) {
+        const cut = this.policy.select(trees);
+        // Sequences not asked this round keep their flag, so a skipped drafter stays skipped until a probe.
+        for (const i of drafting) active[i].allCutLastRound = trees[i].size > 1 && cut[i].size === 1;
+        trees = cut;
+      }
       draftMs += performance.now() - roundStart;
     }
 
+    const proposeMs = draftMs;
     const verifyStart = performance.now();
     const hiddenOption = { hidden: this.needsHidden };
     const rows: { logits: Float32Array; hidden?: Float32Array }[] = [];
@@ -353,6 +363,7 @@ export class SpeculativeBatch {
     this.policy?.observe(
       trees,
       verdicts.map((v) => v.path),
+      proposeMs,
       performance.now() - roundStart,
     );
   }
