@@ -36,19 +36,34 @@ describe('AcceptanceCalibration', () => {
 });
 
 describe('PassCostModel', () => {
-  it('fits base and per-node cost from measured rounds', () => {
+  it('fits base, the jump of a tree pass over a step, and per-node cost from measured rounds', () => {
     const m = new PassCostModel(0.07, true);
     for (let i = 0; i < 60; i++) {
       const n = i % 9;
-      m.record(1, n, 5 + 0.4 * n);
+      m.record(1, n, 5 + (n > 0 ? 1.5 : 0) + 0.4 * n, 0, true);
     }
-    const { base, perNode } = m.curve(1);
-    expect(base).toBeCloseTo(5, 1);
+    const { base, jump, perNode } = m.curve(1);
+    expect(base).toBeCloseTo(5, 0);
+    expect(jump).toBeCloseTo(1.5, 0);
     expect(perNode).toBeCloseTo(0.4, 1);
   });
 
+  it('shares one fit across batch sizes: a fixed part, a part per sequence and a part per node', () => {
+    const m = new PassCostModel(0.07, true);
+    for (let i = 0; i < 90; i++) {
+      const batch = 1 + (i % 8);
+      const n = (i * 7) % 17;
+      m.record(batch, n, 4 + 1.5 * batch + 0.5 * n, (n > 0 ? 0.5 : 0.3) * batch, n > 0);
+    }
+    const at8 = m.curve(8);
+    expect(Math.abs(at8.base - 16)).toBeLessThan(1);
+    expect(at8.perNode).toBeCloseTo(0.5, 1);
+    expect(at8.drafting).toBeCloseTo(1.6, 5);
+    expect(m.curve(3).base).toBeCloseTo(8.5, 0);
+  });
+
   it('uses the prior ratio where nothing is measured', () => {
-    expect(new PassCostModel(0.1, false).curve(4)).toEqual({ base: 4, perNode: 0.1 });
+    expect(new PassCostModel(0.1, false).curve(4)).toEqual({ base: 4, jump: 0, perNode: 0.1, drafting: 0 });
   });
 });
 
@@ -68,7 +83,7 @@ describe('SpeculationPolicy', () => {
     for (let round = 0; round < 40; round++) {
       const [cut] = policy.select([chainTree(6, 0.9)]);
       sizes.push(cut.size - 1);
-      policy.observe([cut], [[0]], 0, 1);
+      policy.observe([cut], [[0]], 1, 0, true);
     }
     expect(sizes[0]).toBeGreaterThan(3);
     const late = sizes.slice(20);
@@ -84,20 +99,37 @@ describe('SpeculationPolicy', () => {
   });
 
   it('stops calling a costly drafter that does not pay, except on probe rounds', () => {
-    const policy = new SpeculationPolicy({ measureCost: false, probeEvery: 5 });
+    const policy = new SpeculationPolicy({ probeEvery: 5 });
     const asked: boolean[] = [];
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < 60; round++) {
       // Everything proposed was cut last round; drafting took 3 of the round's 10 ms.
       const draft = policy.wantsDraft(true);
       asked.push(draft);
-      policy.observe([new DraftTree(1)], [[0]], draft ? 3 : 0, 10);
+      policy.observe([new DraftTree(1)], [[0]], 7, draft ? 3 : 0, draft);
     }
-    expect(asked.slice(5).filter((a) => a).length).toBe(3); // rounds 10, 15, 20: the probes
+    // Drafting is 30% of a round: probed every 5 * 3 = 15 rounds (rounds 45 and 60 of the last 30).
+    expect(asked.slice(30).filter((a) => a).length).toBe(2);
     // A drafter whose nodes were kept (or that proposed nothing) is always asked; a cheap one too.
     expect(policy.wantsDraft(false)).toBe(true);
-    const cheap = new SpeculationPolicy({ measureCost: false });
-    for (let round = 0; round < 20; round++) cheap.observe([new DraftTree(1)], [[0]], 0.2, 10);
+    const cheap = new SpeculationPolicy();
+    for (let round = 0; round < 20; round++) cheap.observe([new DraftTree(1)], [[0]], 9.8, 0.2, true);
     expect(cheap.wantsDraft(true)).toBe(true);
+  });
+
+  it('turns speculation off when drafting costs more than the drafts save, on when it is cheap', () => {
+    const run = (draftingMs: number) => {
+      const policy = new SpeculationPolicy({ probeEvery: 1000 });
+      let kept = 0;
+      for (let round = 0; round < 30; round++) {
+        const [cut] = policy.select([chainTree(6, 0.6)]);
+        kept = cut.size - 1;
+        // Passes cost 5 ms + 0.4 ms per node; drafts accepted as their score says (first two).
+        policy.observe([cut], [cut.size > 2 ? [0, 1, 2] : [0]], 5 + 0.4 * kept, draftingMs, true);
+      }
+      return kept;
+    };
+    expect(run(0.1)).toBeGreaterThan(0);
+    expect(run(12)).toBe(0);
   });
 
   it('judges deterministic drafts the same whatever a sampled sibling drew', () => {

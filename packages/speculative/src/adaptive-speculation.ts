@@ -100,54 +100,123 @@ export class AcceptanceCalibration {
   }
 }
 
-/** Round time as `base + perNode * draftNodes` for the current batch size, in milliseconds. */
+/**
+ * A round's cost in milliseconds for the current batch size: a plain step costs `base`; a verify pass costs
+ * `base + jump + perNode * draftNodes` (the jump: what a tree pass costs beyond a step, e.g. per-slot state
+ * reads), and asking the drafter adds `drafting`.
+ */
 export interface PassCost {
   readonly base: number;
+  readonly jump: number;
   readonly perNode: number;
+  readonly drafting: number;
 }
 
 /** Decay of the cost fit's sums per round: about the last 30 rounds count. */
 const costForgetting = 0.97;
+/** Regressors of a round's pass time: [1, batch size, verified a tree, draft nodes]. */
+const features = 4;
+
+/** Solves `m x = v` (m row-major n x n, positive definite here) by Gaussian elimination with pivoting. */
+function solve(m: Float64Array, v: Float64Array): Float64Array {
+  const n = v.length;
+  const a = Array.from({ length: n }, (_, i) => [...m.subarray(n * i, n * i + n), v[i]]);
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) pivot = r;
+    [a[col], a[pivot]] = [a[pivot], a[col]];
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const f = a[r][col] / a[col][col];
+      for (let k = col; k <= n; k++) a[r][k] -= f * a[col][k];
+    }
+  }
+  return Float64Array.from(a, (row, i) => row[n] / row[i]);
+}
 
 /**
- * The measured cost curve of a round (drafting, target pass and commit) against its draft node count, one
- * exponentially weighted least-squares line per batch size. The slope leans on the `nodeCost` prior until the
- * rounds seen spread over enough different node counts to measure it.
+ * The measured cost of a round: an exponentially weighted ridge regression of target-pass time (verify or
+ * step, and commit) on [1, batch size, verified a tree, draft nodes], shared by every batch size (sequences join
+ * and leave all the time), and the running drafting time per asked sequence. The ridge pulls the intercept and
+ * the jump toward 0 and the per-node slope toward `nodeCost` per-sequence costs, which decide while the data
+ * cannot (a single batch size, or no plain rounds yet).
  */
 export class PassCostModel {
-  private readonly fits = new Map<number, Float64Array>();
+  /** Weighted sums of x x^T and x t over rounds. */
+  private readonly xx = new Float64Array(features * features);
+  private readonly xt = new Float64Array(features);
+  private rounds = 0;
+  /** Per sequence, running time of a round outside the target pass, with and without asking the drafter. */
+  private readonly overhead = { asked: Number.NaN, plain: Number.NaN };
 
   constructor(
     private readonly nodeCost: number,
     private readonly measure: boolean,
   ) {}
 
-  record(batchSize: number, draftNodes: number, elapsedMs: number): void {
-    if (!this.measure) return;
-    let s = this.fits.get(batchSize);
-    if (!s) {
-      s = new Float64Array(5);
-      this.fits.set(batchSize, s);
-    }
-    const sample = [1, draftNodes, elapsedMs, draftNodes * draftNodes, draftNodes * elapsedMs];
-    for (let i = 0; i < 5; i++) s[i] = s[i] * costForgetting + sample[i];
+  get measuring(): boolean {
+    return this.measure;
   }
 
-  /** The curve for `batchSize`; in units of one sequence's one-token pass until something is measured. */
+  /**
+   * One round: sequences, draft nodes verified, target-pass ms, the rest of the round's ms (drafting,
+   * verdicts, drafters learning, bookkeeping) and whether the drafter was asked.
+   */
+  record(batchSize: number, draftNodes: number, passMs: number, otherMs: number, asked: boolean): void {
+    if (!this.measure) return;
+    // Pass times only err upward (session set-up on a new shape, GC, other load): a time far under the fit
+    // means the fit holds such outliers and starts over; one far over an established fit counts as twice it.
+    let t = passMs;
+    if (this.rounds > 0) {
+      const { base, jump, perNode } = this.curve(batchSize);
+      const predicted = base + (draftNodes > 0 ? jump + perNode * draftNodes : 0);
+      if (t < 0.5 * predicted) {
+        this.xx.fill(0);
+        this.xt.fill(0);
+        this.rounds = 0;
+      } else if (this.rounds >= 10) t = Math.min(t, 2 * predicted);
+    }
+    const x = [1, batchSize, draftNodes > 0 ? 1 : 0, draftNodes];
+    for (let i = 0; i < features; i++) {
+      this.xt[i] = this.xt[i] * costForgetting + x[i] * t;
+      for (let j = 0; j < features; j++)
+        this.xx[features * i + j] = this.xx[features * i + j] * costForgetting + x[i] * x[j];
+    }
+    this.rounds++;
+    const kind = asked ? 'asked' : 'plain';
+    const each = otherMs / batchSize;
+    const last = this.overhead[kind];
+    this.overhead[kind] = Number.isNaN(last) ? each : last + 0.2 * (each - last);
+  }
+
+  /** What asking the drafter adds to a round, per sequence: the extra time outside the target pass. */
+  get draftingPerSequence(): number {
+    const { asked, plain } = this.overhead;
+    if (Number.isNaN(asked)) return 0;
+    return Math.max(0, asked - (Number.isNaN(plain) ? 0 : plain));
+  }
+
+  /** The costs at `batchSize`, in milliseconds; in units of one sequence's one-token pass before any round. */
   curve(batchSize: number): PassCost {
-    const s = this.fits.get(batchSize);
-    if (!s) return { base: batchSize, perNode: this.nodeCost };
-    const [w, sx, sy, sxx, sxy] = s;
-    const meanX = sx / w;
-    const meanY = sy / w;
-    // Ridge toward the prior slope, worth 4 rounds spread over +-4 nodes.
-    const priorSlope = (this.nodeCost * meanY) / (batchSize + this.nodeCost * meanX);
-    const ridge = 64;
-    const slope = Math.max(
-      0,
-      (sxy - w * meanX * meanY + ridge * priorSlope) / (sxx - w * meanX * meanX + ridge),
-    );
-    return { base: Math.max(meanY - slope * meanX, 1e-3), perNode: slope };
+    if (this.rounds === 0) return { base: batchSize, jump: 0, perNode: this.nodeCost, drafting: 0 };
+    // Prior: no intercept and no jump, the mean time per sequence as the per-sequence cost, nodeCost of it
+    // per node.
+    const perSequence = this.xt[1] / Math.max(this.xx[features + 1], 1e-9);
+    const prior = [0, perSequence, 0, this.nodeCost * perSequence];
+    const ridge = [1e-3, 1e-3, 0.1, 16];
+    const m = Float64Array.from(this.xx);
+    const v = Float64Array.from(this.xt);
+    for (let i = 0; i < features; i++) {
+      m[(features + 1) * i] += ridge[i];
+      v[i] += ridge[i] * prior[i];
+    }
+    const [a, c, jump, b] = solve(m, v);
+    return {
+      base: Math.max(a + c * batchSize, 1e-3),
+      jump: Math.max(jump, 0),
+      perNode: Math.max(b, 0),
+      drafting: this.draftingPerSequence * batchSize,
+    };
   }
 }
 
@@ -193,33 +262,67 @@ export class SpeculationPolicy {
     const threshold = this.nextThreshold ?? this.costs.curve(trees.length).perNode / this.costs.curve(1).base;
     this.nextThreshold = this.threshold(trees, probs);
     const probe = this.probing;
-    return trees.map((t, i) => {
+    const keeps = trees.map((t, i) => {
       const keep = new Uint8Array(t.size);
       keep[0] = 1;
       // The probe: the first (best-ranked) draft below the root, whatever its estimate.
       const first = probe ? t.children(0).find((n) => t.lookahead[n] === undefined) : undefined;
       for (let n = 1; n < t.size; n++)
         keep[n] = keep[t.parents[n]] && (probs[i][n] > threshold || n === first) ? 1 : 0;
-      return t.prune(keep);
+      return keep;
     });
+    if (
+      !probe &&
+      trees.every((t) => t.proposals.every((q) => q === undefined)) &&
+      !this.paysThisRound(trees, probs, keeps)
+    )
+      for (const keep of keeps) keep.fill(0, 1);
+    return trees.map((t, i) => t.prune(keeps[i]));
   }
 
-  /** perNode * T / C after greedily taking, best first, the nodes of all trees that raise T / C. */
+  /**
+   * Whether the kept nodes beat a plain step, counting what a tree pass costs beyond one (the drafter's time is
+   * spent already). Only for draw-free trees: with sampled drafts, a cut may not depend on this round's draws.
+   */
+  private paysThisRound(
+    trees: readonly DraftTree[],
+    probs: readonly Float64Array[],
+    keeps: readonly Uint8Array[],
+  ): boolean {
+    const { base, jump, perNode } = this.costs.curve(trees.length);
+    let tokens = trees.length;
+    let nodes = 0;
+    trees.forEach((t, i) => {
+      for (let n = 1; n < t.size; n++) {
+        if (!keeps[i][n]) continue;
+        nodes++;
+        if (t.lookahead[n] === undefined) tokens += probs[i][n];
+      }
+    });
+    return nodes === 0 || tokens / (base + jump + perNode * nodes) > trees.length / base;
+  }
+
+  /**
+   * perNode * T / C after greedily taking, best first, the nodes of all trees that raise T / C, counting the
+   * drafter's own time in C; Infinity (cut everything: plain steps) when the nodes worth taking still do not
+   * beat plain decoding's rate, B / base.
+   */
   private threshold(trees: readonly DraftTree[], probs: readonly Float64Array[]): number {
-    const { base, perNode } = this.costs.curve(trees.length);
+    const { base, jump, perNode, drafting } = this.costs.curve(trees.length);
     const candidates: number[] = [];
     trees.forEach((t, i) => {
       for (let n = 1; n < t.size; n++) if (t.lookahead[n] === undefined) candidates.push(probs[i][n]);
     });
     candidates.sort((a, b) => b - a);
     let tokens = trees.length;
-    let cost = base;
+    let cost = base + jump + drafting;
     for (const p of candidates) {
       if (p <= (perNode * tokens) / cost) break;
       tokens += p;
       cost += perNode;
     }
-    return (perNode * tokens) / cost;
+    const paysOff = tokens === trees.length || tokens / cost > trees.length / base;
+    return paysOff ? (perNode * tokens) / cost : Number.POSITIVE_INFINITY;
   }
 
   /** Whether the coming round is a probe round (every `probeEvery`-th). */
@@ -228,29 +331,47 @@ export class SpeculationPolicy {
   }
 
   /**
-   * Whether to ask the drafter for a sequence: always unless its whole proposal was cut last round; then only
-   * when drafting is cheap (under a tenth of round time: a prompt-lookup match can appear any time) or on probe
-   * rounds, so a costly drafter that does not pay (a draft model, heads) stops costing anything between probes.
+   * Whether the coming round should be a plain step whatever the drafts (half-way between probes, while the
+   * cost is measured): without plain rounds now and then, what a tree pass costs beyond a step is unmeasured.
    */
-  wantsDraft(allCutLastRound: boolean): boolean {
-    return !allCutLastRound || this.draftShare < 0.1 || this.probing;
+  get plainProbe(): boolean {
+    return this.costs.measuring && (this.rounds + 1) % this.probeEvery === this.probeEvery >> 1;
   }
 
-  /** Learns from a finished round: which nodes were accepted, and what drafting and the round cost. */
+  /**
+   * Whether to ask the drafter for a sequence: always unless its whole proposal was cut last round; then only
+   * when drafting is cheap (under a tenth of round time: a prompt-lookup match can appear any time) or on its
+   * probe rounds, so a costly drafter that does not pay (a draft model, heads) stops costing anything between
+   * probes.
+   */
+  wantsDraft(allCutLastRound: boolean): boolean {
+    if (!allCutLastRound || this.draftShare < 0.1) return true;
+    // Probe a costly drafter less often the more it costs (every 8 rounds at a tenth of the round, 40 at half).
+    const every = this.probeEvery * Math.ceil(this.draftShare / 0.1);
+    return (this.rounds + 1) % every === 0;
+  }
+
+  /**
+   * Learns from a finished round: which nodes were accepted, the target pass's time, the rest of the round's
+   * time, and whether the drafter was asked.
+   */
   observe(
     trees: readonly DraftTree[],
     paths: readonly (readonly number[])[],
-    draftMs: number,
-    elapsedMs: number,
+    passMs: number,
+    otherMs: number,
+    drafterAsked: boolean,
   ): void {
     this.rounds++;
-    // Only rounds that drafted tell what drafting costs.
-    if (draftMs > 0) this.draftShare += 0.2 * (draftMs / Math.max(elapsedMs, 1e-3) - this.draftShare);
     let draftNodes = 0;
     trees.forEach((t, i) => {
       this.calibration.observe(t, paths[i]);
       draftNodes += t.size - 1;
     });
-    this.costs.record(trees.length, draftNodes, elapsedMs);
+    this.costs.record(trees.length, draftNodes, passMs, otherMs, drafterAsked);
+    if (drafterAsked) {
+      const drafting = this.costs.draftingPerSequence * trees.length;
+      this.draftShare += 0.2 * (drafting / Math.max(drafting + passMs, 1e-3) - this.draftShare);
+    }
   }
 }

@@ -251,6 +251,7 @@ export class SpeculativeBatch {
     const each =
       cap === undefined ? this.maxDraftNodes : Math.min(this.maxDraftNodes, Math.floor(cap / active.length));
     const policy = this.policy;
+    if (policy?.plainProbe) return active.map(() => 0);
     return active.map((s) => (policy && !policy.wantsDraft(s.allCutLastRound) ? 0 : each));
   }
 
@@ -289,7 +290,6 @@ export class SpeculativeBatch {
       draftMs += performance.now() - roundStart;
     }
 
-    const proposeMs = draftMs;
     const verifyStart = performance.now();
     const hiddenOption = { hidden: this.needsHidden };
     const rows: { logits: Float32Array; hidden?: Float32Array }[] = [];
@@ -360,11 +360,13 @@ export class SpeculativeBatch {
       }
       if (this.sequences.has(s.id)) emit(s, bonus);
     });
+    const roundMs = performance.now() - roundStart;
     this.policy?.observe(
       trees,
       verdicts.map((v) => v.path),
-      proposeMs,
-      performance.now() - roundStart,
+      verifyMs + commitMs,
+      roundMs - verifyMs - commitMs,
+      drafter !== undefined && drafting.length > 0,
     );
   }
 
