@@ -107,7 +107,7 @@ describe('SpeculationPolicy', () => {
       asked.push(draft);
       policy.observe([new DraftTree(1)], [[0]], 7, draft ? 3 : 0, draft);
     }
-    // Drafting is 30% of a round: probed every 5 * 3 = 15 rounds (rounds 45 and 60 of the last 30).
+    // Drafting is 30% of a round, 0.43 rounds' time: probed every 15 rounds to stay under 3% (2 of the last 30).
     expect(asked.slice(30).filter((a) => a).length).toBe(2);
     // A drafter whose nodes were kept (or that proposed nothing) is always asked; a cheap one too.
     expect(policy.wantsDraft(false)).toBe(true);

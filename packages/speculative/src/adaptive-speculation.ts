@@ -237,6 +237,8 @@ export class SpeculationPolicy {
   private nextThreshold: number | undefined;
   /** Running share of round time spent drafting. */
   private draftShare = 0;
+  /** The last round (count) in which the drafter was asked. */
+  private lastAsked = 0;
 
   constructor(options: AdaptiveOptions = {}) {
     const nodeCost = options.nodeCost ?? 0.07;
@@ -339,16 +341,18 @@ export class SpeculationPolicy {
   }
 
   /**
-   * Whether to ask the drafter for a sequence: always unless its whole proposal was cut last round; then only
-   * when drafting is cheap (under a tenth of round time: a prompt-lookup match can appear any time) or on its
-   * probe rounds, so a costly drafter that does not pay (a draft model, heads) stops costing anything between
-   * probes.
+   * Whether to ask the drafter for a sequence: always when drafting is cheap (under a tenth of round time: a
+   * prompt-lookup match can appear any time) or when its drafts were kept last time and may be again. A costly
+   * drafter (a draft model, heads) whose proposals all get cut is asked again only as a probe, spaced so that
+   * probing costs at most 3% of the time (every 8 rounds at a tenth of the round, about 150 when drafting
+   * takes 4.7 rounds' time): a drafter that does not pay costs next to nothing.
    */
   wantsDraft(allCutLastRound: boolean): boolean {
-    if (!allCutLastRound || this.draftShare < 0.1) return true;
-    // Probe a costly drafter less often the more it costs (every 8 rounds at a tenth of the round, 40 at half).
-    const every = this.probeEvery * Math.ceil(this.draftShare / 0.1);
-    return (this.rounds + 1) % every === 0;
+    if (this.draftShare < 0.1) return true;
+    if (!allCutLastRound && this.nextThreshold !== Number.POSITIVE_INFINITY) return true;
+    const relativeCost = this.draftShare / (1 - Math.min(this.draftShare, 0.99));
+    const every = Math.max(this.probeEvery, Math.ceil(relativeCost / 0.03));
+    return this.rounds + 1 - this.lastAsked >= every;
   }
 
   /**
@@ -371,7 +375,10 @@ export class SpeculationPolicy {
     this.costs.record(trees.length, draftNodes, passMs, otherMs, drafterAsked);
     if (drafterAsked) {
       const drafting = this.costs.draftingPerSequence * trees.length;
-      this.draftShare += 0.2 * (drafting / Math.max(drafting + passMs, 1e-3) - this.draftShare);
+      const share = drafting / Math.max(drafting + passMs, 1e-3);
+      // The first measurement is taken as it is: a costly drafter should not run many rounds on a prior of 0.
+      this.draftShare = this.lastAsked === 0 ? share : this.draftShare + 0.2 * (share - this.draftShare);
+      this.lastAsked = this.rounds;
     }
   }
 }

@@ -45,7 +45,8 @@ interface Drafting {
  * model over every sequence's tree so far). Greedy requests take each node's top tokens (deterministic
  * drafts); sampling requests draw children without replacement by Gumbel-Top-k from the draft's q, shaped
  * like the target's p, and record q for the recursive verifier. After verification the accepted path is
- * committed to the draft state from the draft's own verify deltas (or prefilled where it left the draft tree).
+ * committed to the draft state from the draft's own verify deltas; tokens accepted elsewhere (where the path left
+ * the draft tree, or in rounds the drafter was not asked) are prefilled in one chunk at the next propose.
  */
 export class DraftModelDrafter implements Drafter {
   readonly name = 'draft-model';
@@ -56,6 +57,8 @@ export class DraftModelDrafter implements Drafter {
   private readonly stopThreshold: number;
   private readonly states = new Map<number, SequenceState>();
   private readonly lastDrafts = new Map<number, Drafting>();
+  /** Accepted tokens not yet fed to the draft state (rounds the drafter was not asked for the sequence). */
+  private readonly unsynced = new Map<number, number[]>();
 
   constructor(options: DraftModelOptions) {
     this.model = options.model;
@@ -99,9 +102,19 @@ export class DraftModelDrafter implements Drafter {
   removeSequence(sequenceId: number): void {
     this.states.delete(sequenceId);
     this.lastDrafts.delete(sequenceId);
+    this.unsynced.delete(sequenceId);
   }
 
   async propose(requests: readonly DraftRequest[]): Promise<DraftTree[]> {
+    // Catch the draft states up on what was accepted while they were not asked: one chunked prefill each.
+    const catchUp = requests
+      .filter((r) => this.unsynced.has(r.sequenceId))
+      .map((r) => ({
+        state: this.stateOf(r.sequenceId),
+        tokens: Int32Array.from(this.unsynced.get(r.sequenceId)!),
+      }));
+    for (const r of requests) this.unsynced.delete(r.sequenceId);
+    if (catchUp.length > 0) await this.model.prefill(catchUp);
     const work: Drafting[] = requests.map((request) => ({
       request,
       tree: new DraftTree(request.tokens[request.tokens.length - 1]),
@@ -132,7 +145,6 @@ export class DraftModelDrafter implements Drafter {
 
   async observe(outcomes: readonly VerifyOutcome[]): Promise<void> {
     const commits: { state: SequenceState; verified: VerifyOutput; path: number[] }[] = [];
-    const prefills: { state: SequenceState; tokens: Int32Array }[] = [];
     for (const outcome of outcomes) {
       const state = this.states.get(outcome.sequenceId);
       if (!state) continue;
@@ -141,10 +153,14 @@ export class DraftModelDrafter implements Drafter {
       this.lastDrafts.delete(outcome.sequenceId);
       const path = draft?.verified ? this.locate(draft, accepted) : undefined;
       if (draft?.verified && path) commits.push({ state, verified: draft.verified, path });
-      else prefills.push({ state, tokens: Int32Array.from(accepted) });
+      // Fed at the next propose, in one chunk with whatever else is accepted before then.
+      else
+        this.unsynced.set(outcome.sequenceId, [
+          ...(this.unsynced.get(outcome.sequenceId) ?? []),
+          ...accepted,
+        ]);
     }
     if (commits.length > 0) await this.model.commit(commits);
-    if (prefills.length > 0) await this.model.prefill(prefills);
   }
 
   private stateOf(sequenceId: number): SequenceState {
