@@ -21,13 +21,15 @@ import {
   chainTree,
   conformanceSuite,
   deepestPath,
+  expectCommitMatches,
   expectSameState,
+  expectStepMatches,
+  expectVerifyMatches,
   feedAll,
   LOGIT_TOLERANCE,
   maxAbsDiff,
   randomTokens,
   randomTree,
-  referenceTreeLogits,
 } from './helpers/conformance.js';
 
 conformanceSuite({
@@ -154,13 +156,7 @@ for (const backend of BACKENDS) {
         randomTree(rng, 9, 5, model.vocabSize),
         chainTree(randomTokens(rng, 6, model.vocabSize)),
       ];
-      const verified = await model.verify(trees.map((tree, b) => ({ state: states[b], tree })));
-      for (const [b, tree] of trees.entries()) {
-        referenceTreeLogits(reference, refs[b], tree).forEach((expected, i) => {
-          const row = verified[b].logits.subarray(i * model.vocabSize, (i + 1) * model.vocabSize);
-          expect(maxAbsDiff(row, expected), `sequence ${b} node ${i}`).toBeLessThanOrEqual(LOGIT_TOLERANCE);
-        });
-      }
+      const verified = await expectVerifyMatches(model, reference, states, refs, trees);
       expect(states.map(pending)).toEqual(counts);
       // Fits (0 + 3), fits exactly (1 + 3), nothing, overflows (4 + 3: fold, keep 3), longer than W (2 + 6: fold
       // the 2, then the 6 rows at once).
@@ -172,24 +168,15 @@ for (const backend of BACKENDS) {
         [0, 1, 2, 3, 4, 5],
       ];
       expect(paths.map((p) => p.length)).toEqual([3, 3, 0, 3, 6]);
-      await model.commit(trees.map((_, b) => ({ state: states[b], verified: verified[b], path: paths[b] })));
+      await expectCommitMatches(model, reference, states, refs, trees, verified, paths);
       expect(states.map(pending)).toEqual([3, 4, 3, 3, 0]);
-      for (const [b, path] of paths.entries()) {
-        feedAll(
-          reference,
-          refs[b],
-          path.map((node) => trees[b].tokens[node]),
-        );
-        await expectSameState(model, states[b], refs[b]);
-      }
-      const next = randomTokens(rng, counts.length, model.vocabSize);
-      const stepped = await model.step(Array.from(next, (token, b) => ({ state: states[b], token })));
-      for (const [b, token] of next.entries()) {
-        expect(maxAbsDiff(stepped[b].logits, reference.feed(refs[b], token).logits)).toBeLessThanOrEqual(
-          LOGIT_TOLERANCE,
-        );
-        await expectSameState(model, states[b], refs[b]);
-      }
+      await expectStepMatches(
+        model,
+        reference,
+        states,
+        refs,
+        randomTokens(rng, counts.length, model.vocabSize),
+      );
       expect(states.map(pending)).toEqual([4, 1, 4, 4, 1]);
       // Flushing in place folds everything and changes no result.
       await model.flush(states);

@@ -14,7 +14,9 @@ import {
   type RuntimeOptions,
   readCheckpoint,
   referenceFromCheckpoint,
+  type SequenceState,
   type TokenTree,
+  type VerifyOutput,
 } from '../../src/index.js';
 import { randomWeights, writeCheckpoint } from '../../src/testing.js';
 import { BACKENDS } from './backends.js';
@@ -89,6 +91,62 @@ export function referenceTreeLogits(
     after.push(state);
     return reference.feed(state, token).logits;
   });
+}
+
+/** Verifies one tree per state in one ragged pass and checks every node's logits against the reference. */
+export async function expectVerifyMatches(
+  model: LanguageModel,
+  reference: ReferenceModel,
+  states: readonly SequenceState[],
+  refs: readonly ReferenceState[],
+  trees: readonly TokenTree[],
+): Promise<VerifyOutput[]> {
+  const verified = await model.verify(trees.map((tree, b) => ({ state: states[b], tree })));
+  trees.forEach((tree, b) => {
+    referenceTreeLogits(reference, refs[b], tree).forEach((expected, i) => {
+      const row = verified[b].logits.subarray(i * model.vocabSize, (i + 1) * model.vocabSize);
+      expect(maxAbsDiff(row, expected), `sequence ${b} node ${i}`).toBeLessThanOrEqual(LOGIT_TOLERANCE);
+    });
+  });
+  return verified;
+}
+
+/** Commits each sequence's path of a verified batch and checks its state against the reference fed the same tokens. */
+export async function expectCommitMatches(
+  model: LanguageModel,
+  reference: ReferenceModel,
+  states: readonly SequenceState[],
+  refs: readonly ReferenceState[],
+  trees: readonly TokenTree[],
+  verified: readonly VerifyOutput[],
+  paths: readonly (readonly number[])[],
+): Promise<void> {
+  await model.commit(trees.map((_, b) => ({ state: states[b], verified: verified[b], path: paths[b] })));
+  for (const [b, path] of paths.entries()) {
+    feedAll(
+      reference,
+      refs[b],
+      path.map((node) => trees[b].tokens[node]),
+    );
+    await expectSameState(model, states[b], refs[b]);
+  }
+}
+
+/** Steps every sequence by its token in one batched pass and checks logits and states against the reference. */
+export async function expectStepMatches(
+  model: LanguageModel,
+  reference: ReferenceModel,
+  states: readonly SequenceState[],
+  refs: readonly ReferenceState[],
+  tokens: ArrayLike<number>,
+): Promise<void> {
+  const stepped = await model.step(Array.from(tokens, (token, b) => ({ state: states[b], token })));
+  for (let b = 0; b < tokens.length; b++) {
+    expect(maxAbsDiff(stepped[b].logits, reference.feed(refs[b], tokens[b]).logits)).toBeLessThanOrEqual(
+      LOGIT_TOLERANCE,
+    );
+    await expectSameState(model, states[b], refs[b]);
+  }
 }
 
 export function randomTokens(rng: () => number, count: number, vocab: number): Int32Array {
@@ -222,34 +280,11 @@ export function conformanceSuite(options: ConformanceOptions): void {
             LOGIT_TOLERANCE,
           );
         });
-        const verified = await model.verify(trees.map((tree, b) => ({ state: states[b], tree })));
-        trees.forEach((tree, b) => {
-          referenceTreeLogits(reference, refs[b], tree).forEach((expected, i) => {
-            const row = verified[b].logits.subarray(i * model.vocabSize, (i + 1) * model.vocabSize);
-            expect(maxAbsDiff(row, expected), `sequence ${b} node ${i}`).toBeLessThanOrEqual(LOGIT_TOLERANCE);
-          });
-        });
+        const verified = await expectVerifyMatches(model, reference, states, refs, trees);
         // Accept: the deepest path, a 2-node prefix of the chain, nothing, the single root.
         const paths = [deepestPath(trees[0]), [0, 1], [], [0]];
-        await model.commit(
-          trees.map((_, b) => ({ state: states[b], verified: verified[b], path: paths[b] })),
-        );
-        for (const [b, path] of paths.entries()) {
-          feedAll(
-            reference,
-            refs[b],
-            path.map((node) => trees[b].tokens[node]),
-          );
-          await expectSameState(model, states[b], refs[b]);
-        }
-        const next = randomTokens(rng, 4, model.vocabSize);
-        const stepped = await model.step(Array.from(next, (token, b) => ({ state: states[b], token })));
-        for (const [b, token] of next.entries()) {
-          expect(maxAbsDiff(stepped[b].logits, reference.feed(refs[b], token).logits)).toBeLessThanOrEqual(
-            LOGIT_TOLERANCE,
-          );
-          await expectSameState(model, states[b], refs[b]);
-        }
+        await expectCommitMatches(model, reference, states, refs, trees, verified, paths);
+        await expectStepMatches(model, reference, states, refs, randomTokens(rng, 4, model.vocabSize));
         // States that came out of one batched pass continue alone (they may share the pass's output buffers).
         const [alone] = await model.step([{ state: states[2], token: 5 }]);
         expect(maxAbsDiff(alone.logits, reference.feed(refs[2], 5).logits)).toBeLessThanOrEqual(
