@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AcceptanceCalibration, PassCostModel, SpeculationPolicy } from './adaptive-speculation.js';
 import { DraftTree } from './draft-tree.js';
+import { SpeculativeError } from './errors.js';
 
 /** A chain of `length` drafts below root 1, each scored `score` times its parent. */
 function chainTree(length: number, score: number, sources = 1): DraftTree {
@@ -130,6 +131,12 @@ describe('SpeculationPolicy', () => {
     };
     expect(run(0.1)).toBeGreaterThan(0);
     expect(run(12)).toBe(0);
+  });
+
+  it('rejects options that would stop it from working, saying which', () => {
+    expect(() => new SpeculationPolicy({ probeEvery: 1 })).toThrow(/probeEvery >= 2, got 0.07 and 1/);
+    expect(() => new SpeculationPolicy({ nodeCost: 0 })).toThrow(/nodeCost > 0/);
+    expect(() => new SpeculationPolicy({ probeEvery: 2.5 })).toThrow(SpeculativeError);
   });
 
   it('judges deterministic drafts the same whatever a sampled sibling drew', () => {

@@ -243,10 +243,11 @@ export class SpeculationPolicy {
   constructor(options: AdaptiveOptions = {}) {
     const nodeCost = options.nodeCost ?? 0.07;
     this.probeEvery = options.probeEvery ?? 8;
-    if (!(nodeCost > 0 && Number.isInteger(this.probeEvery) && this.probeEvery >= 1)) {
+    // probeEvery >= 2: plain probes sit half-way between draft probes, so 1 would make every round plain.
+    if (!(nodeCost > 0 && Number.isInteger(this.probeEvery) && this.probeEvery >= 2)) {
       throw new SpeculativeError(
         'INVALID_OPTION',
-        `adaptive needs nodeCost > 0 and an integer probeEvery >= 1, got ${nodeCost} and ${options.probeEvery}.`,
+        `adaptive needs nodeCost > 0 and an integer probeEvery >= 2, got ${nodeCost} and ${options.probeEvery}.`,
       );
     }
     this.costs = new PassCostModel(nodeCost, options.measureCost ?? true);
@@ -261,8 +262,10 @@ export class SpeculationPolicy {
    */
   select(trees: readonly DraftTree[]): DraftTree[] {
     const probs = trees.map((t) => this.calibration.estimate(t));
-    const threshold = this.nextThreshold ?? this.costs.curve(trees.length).perNode / this.costs.curve(1).base;
-    this.nextThreshold = this.threshold(trees, probs);
+    const cost = this.costs.curve(trees.length);
+    // Before any round: the threshold of an empty choice, perNode * B / base.
+    const threshold = this.nextThreshold ?? (cost.perNode * trees.length) / cost.base;
+    this.nextThreshold = this.threshold(trees, probs, cost);
     const probe = this.probing;
     const keeps = trees.map((t, i) => {
       const keep = new Uint8Array(t.size);
@@ -276,7 +279,7 @@ export class SpeculationPolicy {
     if (
       !probe &&
       trees.every((t) => t.proposals.every((q) => q === undefined)) &&
-      !this.paysThisRound(trees, probs, keeps)
+      !this.paysThisRound(trees, probs, keeps, cost)
     )
       for (const keep of keeps) keep.fill(0, 1);
     return trees.map((t, i) => t.prune(keeps[i]));
@@ -290,8 +293,8 @@ export class SpeculationPolicy {
     trees: readonly DraftTree[],
     probs: readonly Float64Array[],
     keeps: readonly Uint8Array[],
+    { base, jump, perNode }: PassCost,
   ): boolean {
-    const { base, jump, perNode } = this.costs.curve(trees.length);
     let tokens = trees.length;
     let nodes = 0;
     trees.forEach((t, i) => {
@@ -309,8 +312,11 @@ export class SpeculationPolicy {
    * drafter's own time in C; Infinity (cut everything: plain steps) when the nodes worth taking still do not
    * beat plain decoding's rate, B / base.
    */
-  private threshold(trees: readonly DraftTree[], probs: readonly Float64Array[]): number {
-    const { base, jump, perNode, drafting } = this.costs.curve(trees.length);
+  private threshold(
+    trees: readonly DraftTree[],
+    probs: readonly Float64Array[],
+    { base, jump, perNode, drafting }: PassCost,
+  ): number {
     const candidates: number[] = [];
     trees.forEach((t, i) => {
       for (let n = 1; n < t.size; n++) if (t.lookahead[n] === undefined) candidates.push(probs[i][n]);

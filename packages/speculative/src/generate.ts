@@ -82,8 +82,8 @@ export interface Generation {
 /**
  * Generates continuations of `prompts` as one speculative batch (plain decoding when `options.drafter` is
  * absent). Sequence i samples with seed `options.seed + i`; with a seed, the same call gives the same tokens
- * (adaptation then sizes trees from the cost prior rather than timings, unless `adaptive.measureCost` says). Aborting `options.signal` ends every sequence
- * within one round. The loop runs ahead of the consumers; tokens are buffered per stream.
+ * (adaptation then sizes trees from the cost prior rather than timings, unless `adaptive.measureCost` says).
+ * Aborting `options.signal` ends every sequence within one round. The loop runs ahead of the consumers; tokens are buffered per stream.
  */
 export function generate(
   model: LanguageModel,

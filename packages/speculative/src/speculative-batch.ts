@@ -246,12 +246,11 @@ export class SpeculativeBatch {
   }
 
   private budgets(active: readonly Sequence[]): number[] {
-    if (!this.options.drafter) return active.map(() => 0);
+    const policy = this.policy;
+    if (!this.options.drafter || policy?.plainProbe) return active.map(() => 0);
     const cap = this.options.maxBatchDraftNodes;
     const each =
       cap === undefined ? this.maxDraftNodes : Math.min(this.maxDraftNodes, Math.floor(cap / active.length));
-    const policy = this.policy;
-    if (policy?.plainProbe) return active.map(() => 0);
     return active.map((s) => (policy && !policy.wantsDraft(s.allCutLastRound) ? 0 : each));
   }
 
