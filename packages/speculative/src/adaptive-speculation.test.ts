@@ -133,6 +133,20 @@ describe('SpeculationPolicy', () => {
     expect(run(12)).toBe(0);
   });
 
+  it('runs a plain round half-way between probes while it measures costs, never with the prior only', () => {
+    const pattern = (measureCost: boolean) => {
+      const policy = new SpeculationPolicy({ measureCost, probeEvery: 4 });
+      const plain: boolean[] = [];
+      for (let round = 0; round < 8; round++) {
+        plain.push(policy.plainProbe);
+        policy.observe([new DraftTree(1)], [[0]], 5, 0, true);
+      }
+      return plain;
+    };
+    expect(pattern(true)).toEqual([false, true, false, false, false, true, false, false]);
+    expect(pattern(false).some((p) => p)).toBe(false);
+  });
+
   it('rejects options that would stop it from working, saying which', () => {
     expect(() => new SpeculationPolicy({ probeEvery: 1 })).toThrow(/probeEvery >= 2, got 0.07 and 1/);
     expect(() => new SpeculationPolicy({ nodeCost: 0 })).toThrow(/nodeCost > 0/);
